@@ -1,0 +1,33 @@
+# Every target creates .venv on first use: torch==2.13.0 first (the CPU wheel on disk),
+# then torchprob in editable mode with its test and demo extras.
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+
+.PHONY: demo test test-fast bench lint clean
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test,demo]'
+	touch $(VENV_STAMP)
+
+demo: $(VENV_STAMP)
+	$(PY) examples/demo.py
+
+test: $(VENV_STAMP)
+	$(PY) -m pytest -n 2 tests
+
+test-fast: $(VENV_STAMP)
+	$(PY) -m pytest -n 2 -m "not slow" tests
+
+bench: $(VENV_STAMP)
+	$(PY) benchmarks/compare.py
+
+lint: $(VENV_STAMP)
+	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff format --check src tests benchmarks examples
+	$(PY) -m mypy src/torchprob
+
+clean:
+	rm -rf .venv build *.egg-info src/*.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""Univariate continuous families, one per file."""

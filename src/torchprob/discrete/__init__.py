@@ -1,0 +1,1 @@
+"""Discrete families, one per file."""

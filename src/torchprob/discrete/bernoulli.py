@@ -1,0 +1,163 @@
+"""The Bernoulli distribution."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import constraints
+from ..distribution import validate_sample
+from ..exp_family import ExponentialFamily
+from ..kl import register_kl
+from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+
+__all__ = ["Bernoulli"]
+
+
+def _softplus(x: Tensor) -> Tensor:
+    """``log(1 + e^x)`` to full precision (torch's default threshold of 20 loses digits)."""
+    return F.softplus(x, threshold=40)
+
+
+class Bernoulli(ExponentialFamily):
+    r"""Bernoulli distribution: :math:`P(x = 1) = p`, :math:`P(x = 0) = 1 - p`,
+
+    .. math:: P(x) = p^x (1-p)^{1-x}, \qquad x \in \{0, 1\},
+
+    parameterized by exactly one of ``probs`` (:math:`p`) or ``logits``
+    (:math:`\log\frac{p}{1-p}`); the other is computed on first use. Built from ``probs``,
+    boundary values are exact: ``Bernoulli(probs=0).log_prob(1)`` is ``-inf``.
+
+    Args:
+        probs: :math:`p \in [0, 1]`.
+        logits: log-odds, any real number.
+        validate_args: check parameters and values (default: the process-wide setting).
+
+    Example::
+
+        >>> Bernoulli(probs=torch.tensor(0.25)).log_prob(torch.tensor(1.0))
+        tensor(-1.3863)
+    """
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.boolean
+    has_enumerate_support = True
+    _mean_carrier_measure = 0
+
+    def __init__(
+        self,
+        probs: Tensor | float | None = None,
+        logits: Tensor | float | None = None,
+        validate_args: bool | None = None,
+    ) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+            self._param = self.probs
+        else:
+            (self.logits,) = broadcast_all(logits)
+            self._param = self.logits
+        self._from_probs = probs is not None
+        super().__init__(self._param.shape, validate_args=validate_args)
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self) -> torch.Size:
+        return self._param.size()
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        probs = self.probs
+        return (probs >= 0.5).to(probs).masked_fill(probs == 0.5, math.nan)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def sample(
+        self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        with torch.no_grad():
+            return torch.bernoulli(self.probs.expand(shape), generator=generator)
+
+    @validate_sample
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._from_probs:
+            p = self.probs
+            return torch.special.xlogy(value, p) + torch.special.xlog1py(1 - value, -p)
+        # v l - softplus(l) = -[v softplus(-l) + (1 - v) softplus(l)]; lerp is exact at v = 0, 1.
+        logits = self.logits
+        return -torch.lerp(_softplus(logits), _softplus(-logits), value.to(logits.dtype))
+
+    @validate_sample
+    def cdf(self, value: Tensor) -> Tensor:
+        """:math:`P(X \\le x)`: 0 below 0, :math:`1-p` on :math:`[0, 1)`, 1 from 1 on."""
+        q = 1 - self.probs
+        return torch.where(value < 0, 0.0, torch.where(value < 1, q, 1.0)).to(q.dtype)
+
+    def icdf(self, value: Tensor) -> Tensor:
+        """The smallest :math:`x \\in \\{0, 1\\}` with ``cdf(x) >= u`` (the computed cdf, so that
+        ``icdf(cdf(x)) == x`` wherever the cdf steps up)."""
+        return (value > 1 - self.probs).to(self._param.dtype)
+
+    def _log_mass_pair(self) -> tuple[Tensor, Tensor]:
+        """``(log p, log(1 - p))`` from the parameter the user gave, exact near 0 and 1."""
+        if self._from_probs:
+            return self.probs.log(), torch.log1p(-self.probs)
+        return F.logsigmoid(self.logits), F.logsigmoid(-self.logits)
+
+    def entropy(self) -> Tensor:
+        if self._from_probs:
+            p = self.probs
+            return -(torch.special.xlogy(p, p) + torch.special.xlog1py(1 - p, -p))
+        log_p, log_q = self._log_mass_pair()
+        p = self.probs
+        return -(p * log_p + (1 - p) * log_q)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        values = torch.arange(2, dtype=self._param.dtype, device=self._param.device)
+        values = values.view((-1,) + (1,) * len(self._batch_shape))
+        return values.expand((-1,) + self._batch_shape) if expand else values
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (self.logits,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        return _softplus(x)
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
+    r""":math:`p \log\frac{p}{q} + (1-p)\log\frac{1-p}{1-q}`, with :math:`0 \log 0 = 0` and
+    ``inf`` where :math:`q` gives zero mass to an outcome :math:`p` can produce."""
+    log_p1, log_p0 = p._log_mass_pair()
+    log_q1, log_q0 = q._log_mass_pair()
+    p1 = p.probs
+    one = _one_side(p1, log_p1, log_q1, q.probs == 0)
+    zero = _one_side(1 - p1, log_p0, log_q0, q.probs == 1)
+    return one + zero
+
+
+def _one_side(mass: Tensor, log_p: Tensor, log_q: Tensor, q_impossible: Tensor) -> Tensor:
+    """One outcome's term :math:`m (\\log p - \\log q)`: 0 where ``mass`` is 0, ``inf`` where the
+    outcome is possible under p but impossible under q."""
+    term = mass * (log_p - log_q)
+    term = torch.where(q_impossible & (mass > 0), math.inf, term)
+    return torch.where(mass == 0, 0.0, term)

@@ -1,0 +1,142 @@
+"""The categorical distribution over ``{0, ..., K-1}``."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .. import constraints
+from ..distribution import Distribution, validate_sample
+from ..kl import register_kl
+from ..utils import EMPTY, ShapeLike, lazy_property, logits_to_probs, probs_to_logits
+
+__all__ = ["Categorical"]
+
+
+class Categorical(Distribution):
+    r"""Categorical distribution over :math:`\{0, \dots, K-1\}` with class probabilities
+    :math:`p_k` along the last dimension of the parameter:
+
+    .. math:: P(x = k) = p_k = \frac{e^{\ell_k}}{\sum_j e^{\ell_j}}.
+
+    Exactly one of ``probs`` (non-negative, normalized here along the last dim) or ``logits``
+    (any reals, ``-inf`` allowed for impossible classes; normalized here) is given.
+
+    Args:
+        probs: event probabilities :math:`p`, shape ``batch_shape + (K,)``.
+        logits: unnormalized log probabilities :math:`\ell`, shape ``batch_shape + (K,)``.
+        validate_args: check parameters and values (default: the process-wide setting).
+
+    Example::
+
+        >>> Categorical(probs=torch.tensor([0.25, 0.75])).log_prob(torch.tensor(1)).exp()
+        tensor(0.7500)
+    """
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    has_enumerate_support = True
+
+    def __init__(
+        self,
+        probs: Tensor | None = None,
+        logits: Tensor | None = None,
+        validate_args: bool | None = None,
+    ) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            if probs.dim() < 1:
+                raise ValueError("`probs` parameter must be at least one-dimensional.")
+            self.probs = probs / probs.sum(-1, keepdim=True)
+            self._param = self.probs
+        elif logits is not None:
+            if logits.dim() < 1:
+                raise ValueError("`logits` parameter must be at least one-dimensional.")
+            self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+            self._param = self.logits
+        self._num_events = self._param.shape[-1]
+        super().__init__(self._param.shape[:-1], validate_args=validate_args)
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits)
+
+    @property
+    def param_shape(self) -> torch.Size:
+        return self._param.size()
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self) -> constraints.Constraint:
+        return constraints.integer_interval(0, self._num_events - 1)
+
+    @property
+    def mean(self) -> Tensor:
+        return self._param.new_full(self._extended_shape(), math.nan)
+
+    @property
+    def mode(self) -> Tensor:
+        return self._param.argmax(dim=-1)
+
+    @property
+    def variance(self) -> Tensor:
+        return self._param.new_full(self._extended_shape(), math.nan)
+
+    def sample(
+        self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        if type(sample_shape) is not torch.Size:
+            sample_shape = torch.Size(sample_shape)
+        probs_2d = self.probs.reshape(-1, self._num_events)
+        draws = torch.multinomial(probs_2d, sample_shape.numel(), True, generator=generator)
+        return draws.T.reshape(self._extended_shape(sample_shape))
+
+    @validate_sample
+    def log_prob(self, value: Tensor) -> Tensor:
+        index = value.long().unsqueeze(-1)
+        logits = self.logits
+        if index.shape[:-1] != logits.shape[:-1]:
+            index, logits = torch.broadcast_tensors(index, logits)
+            index = index[..., :1]
+        return logits.gather(-1, index).squeeze(-1)
+
+    @validate_sample
+    def cdf(self, value: Tensor) -> Tensor:
+        """:math:`P(X \\le x) = \\sum_{k \\le x} p_k`."""
+        cumulative = self.probs.cumsum(-1).clamp(max=1)
+        index = value.floor().clamp(-1, self._num_events - 1).long().unsqueeze(-1)
+        if index.shape[:-1] != cumulative.shape[:-1]:
+            index, cumulative = torch.broadcast_tensors(index, cumulative)
+            index = index[..., :1]
+        below = index < 0
+        return cumulative.gather(-1, index.clamp(min=0)).masked_fill(below, 0).squeeze(-1)
+
+    def icdf(self, value: Tensor) -> Tensor:
+        """The smallest class :math:`k` with :math:`P(X \\le k) \\ge u`."""
+        cumulative = self.probs.cumsum(-1)
+        below = (cumulative < value.unsqueeze(-1)).sum(-1)
+        return below.clamp(max=self._num_events - 1)
+
+    def entropy(self) -> Tensor:
+        logits = self.logits.clamp(min=torch.finfo(self.logits.dtype).min)
+        return -(logits * self.probs).sum(-1)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        values = torch.arange(self._num_events, dtype=torch.long, device=self._param.device)
+        values = values.view((-1,) + (1,) * len(self._batch_shape))
+        return values.expand((-1,) + self._batch_shape) if expand else values
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
+    r""":math:`\sum_k p_k (\log p_k - \log q_k)`: 0 terms where :math:`p_k = 0`, ``inf`` where
+    :math:`q_k = 0 < p_k`."""
+    p_probs = p.probs
+    term = p_probs * (p.logits - q.logits)
+    term = torch.where((q.probs == 0) & (p_probs > 0), math.inf, term)
+    return torch.where(p_probs == 0, 0.0, term).sum(-1)

@@ -1,0 +1,442 @@
+"""The :class:`Distribution` base class: shapes, validation, sampling keywords, and the generic
+"rebuild from parameters" machinery behind ``expand``, ``d[idx]`` and ``to``.
+
+A family declares ``arg_constraints`` (its parameter table), ``support``, ``has_rsample`` and the
+mathematics it knows. Everything generic lives here, once.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor
+
+from . import constraints
+from .utils import LAZY_COMPUTED, lazy_property
+
+__all__ = ["Distribution", "validate_sample"]
+
+_size = torch.Size
+_EMPTY = torch.Size()
+_MAX_SHOWN = 4  # offending entries quoted in a validation error
+
+M = TypeVar("M", bound=Callable[..., Any])
+
+
+def validate_sample(method: M) -> M:
+    """Decorate ``log_prob``/``cdf``: check ``value`` against the support when validation is on.
+
+    The check is one attribute test when validation is off.
+    """
+
+    @functools.wraps(method)
+    def checked(self: Distribution, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return method(self, value)
+
+    return checked  # type: ignore[return-value]
+
+
+def _param_entries(cls: type, table: dict) -> tuple[tuple[str, Any, bool], ...]:
+    """``(name, constraint, is_lazy)`` for each checkable parameter of ``table``.
+
+    Dependent constraints are left out (a family checks those relations itself); ``lazy``
+    parameters (a ``probs`` built from ``logits``, say) count only when the user gave them.
+    """
+    return tuple(
+        (name, c, isinstance(getattr(cls, name, None), lazy_property))
+        for name, c in table.items()
+        if not constraints.is_dependent(c)
+    )
+
+
+class Distribution:
+    r"""Base class of every probability distribution (the ``torch.distributions`` contract).
+
+    Args:
+        batch_shape: shape over which parameters are batched.
+        event_shape: shape of a single sample.
+        validate_args: check parameters now and values passed to ``log_prob``/``cdf`` later;
+            ``None`` takes the process-wide default (see :meth:`set_default_validate_args`).
+    """
+
+    has_rsample = False
+    has_enumerate_support = False
+    _validate_args = __debug__
+
+    @staticmethod
+    def set_default_validate_args(value: bool) -> None:
+        """Turn validation on or off for every distribution built afterwards (default: on)."""
+        if value not in (True, False):
+            raise ValueError(f"set_default_validate_args expects True or False, got {value!r}")
+        Distribution._validate_args = value
+
+    def __init__(
+        self,
+        batch_shape: torch.Size | tuple[int, ...] = _EMPTY,
+        event_shape: torch.Size | tuple[int, ...] = _EMPTY,
+        validate_args: bool | None = None,
+    ) -> None:
+        self._batch_shape = batch_shape if type(batch_shape) is _size else _size(batch_shape)
+        self._event_shape = event_shape if type(event_shape) is _size else _size(event_shape)
+        if validate_args is not None:
+            self._validate_args = validate_args
+        if self._validate_args:
+            self._validate_params()
+
+    # ----------------------------------------------------------------------------------------
+    # Shapes and the contract a family fills in
+    # ----------------------------------------------------------------------------------------
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        """The shape over which parameters are batched."""
+        return self._batch_shape
+
+    @property
+    def event_shape(self) -> torch.Size:
+        """The shape of a single sample (without batching)."""
+        return self._event_shape
+
+    @property
+    def arg_constraints(self) -> dict[str, constraints.Constraint]:
+        """Map from parameter name to the :class:`~torchprob.constraints.Constraint` it obeys."""
+        raise NotImplementedError
+
+    @property
+    def support(self) -> constraints.Constraint | None:
+        """The :class:`~torchprob.constraints.Constraint` that samples satisfy."""
+        raise NotImplementedError
+
+    @property
+    def mean(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement mean")
+
+    @property
+    def mode(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement mode")
+
+    @property
+    def variance(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement variance")
+
+    @property
+    def stddev(self) -> Tensor:
+        """Standard deviation, the square root of :attr:`variance`."""
+        return self.variance.sqrt()
+
+    def _extended_shape(self, sample_shape: torch.Size | tuple[int, ...] = _EMPTY) -> torch.Size:
+        """``sample_shape + batch_shape + event_shape``."""
+        if not sample_shape:
+            return self._batch_shape + self._event_shape
+        if type(sample_shape) is not _size:
+            sample_shape = _size(sample_shape)
+        return sample_shape + self._batch_shape + self._event_shape
+
+    def sample(
+        self,
+        sample_shape: torch.Size | tuple[int, ...] = _EMPTY,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Draw ``sample_shape`` samples (no gradient), from ``generator`` if given."""
+        with torch.no_grad():
+            if generator is None:
+                return self.rsample(sample_shape)
+            return self.rsample(sample_shape, generator=generator)  # type: ignore[call-arg]
+
+    def rsample(
+        self,
+        sample_shape: torch.Size | tuple[int, ...] = _EMPTY,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Draw reparameterized samples, differentiable in the parameters."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement rsample")
+
+    def sample_n(self, n: int) -> Tensor:
+        """Deprecated alias of ``sample((n,))``, kept for torch compatibility."""
+        warnings.warn(
+            "sample_n will be deprecated. Use .sample((n,)) instead", UserWarning, stacklevel=2
+        )
+        return self.sample(_size((n,)))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """Log of the density or mass function at ``value``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement log_prob")
+
+    def cdf(self, value: Tensor) -> Tensor:
+        """Cumulative distribution function at ``value``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement cdf")
+
+    def icdf(self, value: Tensor) -> Tensor:
+        """Inverse of :meth:`cdf` (the quantile function) at probability ``value``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement icdf")
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """All values of a discrete support, along a new leading dimension."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement enumerate_support")
+
+    def entropy(self) -> Tensor:
+        """Differential (or Shannon) entropy, in nats, with shape ``batch_shape``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement entropy")
+
+    def perplexity(self) -> Tensor:
+        """``exp(entropy)``."""
+        return torch.exp(self.entropy())
+
+    # ----------------------------------------------------------------------------------------
+    # Validation
+    # ----------------------------------------------------------------------------------------
+
+    def _entries(self) -> tuple[tuple[str, Any, bool], ...]:
+        """The checkable parameters, derived once per class from ``arg_constraints``."""
+        cls = type(self)
+        cached = cls.__dict__.get("_tp_entries")
+        if cached is not None:
+            return cached
+        table = None
+        for base in cls.__mro__:
+            if "arg_constraints" in base.__dict__:
+                table = base.__dict__["arg_constraints"]
+                break
+        if isinstance(table, dict):
+            entries = _param_entries(cls, table)
+            cls._tp_entries = entries  # type: ignore[attr-defined]
+            return entries
+        try:  # arg_constraints is a property: read it per instance
+            table = self.arg_constraints
+        except NotImplementedError:
+            warnings.warn(
+                f"{cls} does not define `arg_constraints`. Please set `arg_constraints = {{}}` "
+                "or initialize the distribution with `validate_args=False` to turn off "
+                "validation.",
+                stacklevel=4,
+            )
+            table = {}
+        return _param_entries(cls, table)
+
+    def _param_checks(self) -> list[tuple[str, Any, Tensor, Tensor]]:
+        """``(name, constraint, value, ok)`` for every parameter the instance holds, ``ok`` the
+        elementwise result of the constraint's check, plus :meth:`_extra_param_checks`."""
+        state = self.__dict__
+        checks = []
+        for name, constraint, lazy in self._entries():
+            value = state.get(name)
+            if value is None:
+                if lazy:
+                    continue
+                value = getattr(self, name)
+            if not isinstance(value, Tensor):
+                value = torch.as_tensor(value)
+            checks.append((name, constraint, value, constraint.check(value)))
+        checks.extend(self._extra_param_checks())
+        return checks
+
+    def _extra_param_checks(self) -> list[tuple[str, Any, Tensor, Tensor]]:
+        """Checks that relate parameters to each other (``low < high``); none by default."""
+        return []
+
+    def _validate_params(self) -> None:
+        """Check every parameter with one host synchronization; explain only on failure."""
+        ok = None
+        for check in self._param_checks():
+            good = check[3]
+            if good.dim():
+                good = good.all()
+            ok = good if ok is None else ok & good
+        if ok is not None and not ok:
+            for name, constraint, value, good in self._param_checks():
+                if not good.all():
+                    raise ValueError(
+                        self._describe_invalid("parameter", name, constraint, value, good)
+                    )
+
+    def _validate_sample(self, value: Tensor) -> None:
+        """Raise ``ValueError`` if ``value`` has the wrong type or shape, or is outside the support."""
+        if not isinstance(value, Tensor):
+            raise ValueError(
+                f"The value argument to {type(self).__name__}.log_prob/cdf must be a Tensor, "
+                f"got {type(value).__name__}."
+            )
+        shape = value.shape
+        expected = self._batch_shape + self._event_shape if self._event_shape else self._batch_shape
+        if shape != expected:
+            n_event = len(self._event_shape)
+            if n_event and shape[len(shape) - n_event :] != self._event_shape:
+                raise ValueError(
+                    f"The right-most size of value must match event_shape: {tuple(shape)} vs "
+                    f"{tuple(self._event_shape)}."
+                )
+            for i, j in zip(reversed(shape), reversed(expected)):
+                if i != 1 and j != 1 and i != j:
+                    raise ValueError(
+                        f"Value of shape {tuple(shape)} is not broadcastable with "
+                        f"batch_shape+event_shape {tuple(expected)}."
+                    )
+        support = self.support
+        if support is None:
+            return
+        good = support.check(value)
+        if not (good.all() if good.dim() else good):
+            raise ValueError(self._describe_invalid("value", "value", support, value, good))
+
+    def _describe_invalid(
+        self, kind: str, name: str, constraint: Any, value: Tensor, good: Tensor
+    ) -> str:
+        """Error text naming the argument, the constraint and the first offending entries."""
+        value = value.detach()
+        good = good.detach()
+        gather = getattr(value, "full_tensor", None)
+        if gather is not None:  # a DTensor: the error path may gather
+            value, good = gather(), good.full_tensor()  # type: ignore[attr-defined]
+        good = good.expand(torch.broadcast_shapes(good.shape, value.shape[: good.dim()]))
+        bad_idx = (~good).nonzero().tolist()
+        shown = []
+        for idx in bad_idx[:_MAX_SHOWN]:
+            entry = value.expand(good.shape + value.shape[good.dim() :])[tuple(idx)]
+            text = f"{entry.item():.6g}" if entry.numel() == 1 else str(entry.tolist())
+            label = f"{name}[{', '.join(map(str, idx))}]" if idx else name
+            shown.append(f"{label} = {text}")
+        more = (
+            f" (first {_MAX_SHOWN} of {len(bad_idx)} invalid)" if len(bad_idx) > _MAX_SHOWN else ""
+        )
+        if kind == "parameter":
+            head = (
+                f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of distribution "
+                f"{type(self).__name__} to satisfy the constraint {constraint!r}"
+            )
+        else:
+            head = (
+                f"Expected value argument (Tensor of shape {tuple(value.shape)}) to be within the "
+                f"support ({constraint!r}) of the distribution {type(self).__name__}"
+            )
+        return f"{head}, but found invalid values: {'; '.join(shown)}{more}"
+
+    # ----------------------------------------------------------------------------------------
+    # Rebuilding from transformed parameters: expand, indexing, to
+    # ----------------------------------------------------------------------------------------
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        """Constructor keywords that rebuild this instance: the parameters the user gave.
+
+        A family with constructor arguments outside ``arg_constraints`` (a ``temperature``,
+        say) extends this.
+        """
+        state = self.__dict__
+        computed = state.get(LAZY_COMPUTED, ())
+        kwargs = {}
+        for name in self.arg_constraints:
+            if name in computed:
+                continue
+            if name in state:
+                kwargs[name] = state[name]
+            elif not isinstance(getattr(type(self), name, None), lazy_property):
+                kwargs[name] = getattr(self, name)
+        return kwargs
+
+    def _rebuild(
+        self, transform: Callable[[Tensor, int], Tensor], _instance: Distribution | None = None
+    ) -> Distribution:
+        """A new instance whose tensor parameters are ``transform(tensor, event_dim)``."""
+        table = self.arg_constraints
+        kwargs = {}
+        for name, value in self._init_kwargs().items():
+            if isinstance(value, Tensor):
+                constraint = table.get(name)
+                value = transform(value, constraint.event_dim if constraint is not None else 0)
+            kwargs[name] = value
+        cls = type(self)
+        if _instance is not None:
+            # A subclass with its own __init__ asked us to fill its instance: build the nearest
+            # torchprob class and copy its state over.
+            cls = next(c for c in cls.__mro__ if c.__module__.startswith("torchprob."))
+        new = cls(**kwargs, validate_args=False)
+        new._validate_args = self._validate_args
+        if _instance is not None:
+            _instance.__dict__.update(new.__dict__)
+            return _instance
+        return new
+
+    def _get_checked_instance(self, cls: type, _instance: Distribution | None = None) -> Any:
+        """torch's helper for subclasses' ``expand``: an empty instance of ``type(self)``."""
+        if _instance is None and type(self).__init__ != cls.__init__:  # type: ignore[misc]
+            raise NotImplementedError(
+                f"Subclass {type(self).__name__} of {cls.__name__} that defines a custom __init__ "
+                "method must also define a custom .expand() method."
+            )
+        return self.__new__(type(self)) if _instance is None else _instance
+
+    def expand(
+        self, batch_shape: torch.Size | tuple[int, ...], _instance: Distribution | None = None
+    ) -> Distribution:
+        """A view of this distribution with parameters expanded to ``batch_shape`` (no copy)."""
+        batch_shape = _size(batch_shape)
+        if not self._init_kwargs():
+            raise NotImplementedError(f"{type(self).__name__} has no parameters to expand")
+        try:
+            torch.broadcast_shapes(batch_shape, self._batch_shape)
+        except RuntimeError as err:
+            raise ValueError(
+                f"Cannot expand batch_shape {tuple(self._batch_shape)} to {tuple(batch_shape)}"
+            ) from err
+
+        def expand(t: Tensor, event_dim: int) -> Tensor:
+            return t.expand(batch_shape + t.shape[t.dim() - event_dim :])
+
+        return self._rebuild(expand, _instance)
+
+    def __getitem__(self, index: Any) -> Distribution:
+        """The distribution of the indexed batch:
+        ``d[idx].log_prob(x[idx]) == d.log_prob(x)[idx]``."""
+        index = index if isinstance(index, tuple) else (index,)
+        used = 0
+        for item in index:
+            if item is None or item is Ellipsis:
+                continue
+            if isinstance(item, Tensor) and item.dtype == torch.bool:
+                used += item.dim()
+            else:
+                used += 1
+        if used > len(self._batch_shape):
+            raise IndexError(
+                f"too many indices for batch_shape {tuple(self._batch_shape)}: {used} given"
+            )
+        batch_shape = self._batch_shape
+
+        def select(t: Tensor, event_dim: int) -> Tensor:
+            full = t.expand(batch_shape + t.shape[t.dim() - event_dim :])
+            return full[index + (slice(None),) * event_dim]
+
+        return self._rebuild(select)
+
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Distribution:
+        """The same distribution with parameters on ``device`` and/or of floating ``dtype``."""
+
+        def move(t: Tensor, event_dim: int) -> Tensor:
+            if dtype is not None and t.is_floating_point():
+                return t.to(device=device, dtype=dtype)
+            return t.to(device=device)
+
+        return self._rebuild(move)
+
+    def __repr__(self) -> str:
+        try:
+            names = [k for k in self.arg_constraints if k in self.__dict__]
+        except NotImplementedError:
+            names = []
+        parts = []
+        for name in names:
+            value = self.__dict__[name]
+            if isinstance(value, Tensor) and value.numel() != 1:
+                parts.append(f"{name}: {value.size()}")
+            else:
+                parts.append(f"{name}: {value}")
+        return f"{type(self).__name__}({', '.join(parts)})"
