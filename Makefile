@@ -7,7 +7,6 @@ VENV_STAMP := .venv/.installed
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test,demo]'
 	touch $(VENV_STAMP)

@@ -238,24 +238,54 @@ class Distribution:
         checks.extend(self._extra_param_checks())
         return checks
 
-    def _extra_param_checks(self) -> list[tuple[str, Any, Tensor, Tensor]]:
-        """Checks that relate parameters to each other (``low < high``); none by default."""
+    def _extra_param_checks(self) -> list[tuple[str, Any, Tensor, Tensor | bool]]:
+        """Checks that relate parameters to each other (``low < high``); none by default.
+
+        ``ok`` may be a Python bool where the family decided it without a tensor op.
+        """
         return []
 
     def _validate_params(self) -> None:
-        """Check every parameter with one host synchronization; explain only on failure."""
-        ok = None
-        for check in self._param_checks():
-            good = check[3]
+        """Check every parameter with at most one host synchronization.
+
+        Single-element CPU parameters are checked as Python numbers (no tensor op at all); the
+        rest are folded into one boolean tensor and read once. Only on failure are the checks
+        run again to say which parameter, which constraint and which entries are wrong.
+        """
+        state = self.__dict__
+        ok: Tensor | None = None
+        for name, constraint, lazy in self._entries():
+            value = state.get(name)
+            if value is None:
+                if lazy:
+                    continue
+                value = getattr(self, name)
+            number_check = constraint.check_number
+            if number_check is not None and value.is_cpu and value.numel() == 1:
+                if number_check(value.item()):
+                    continue
+                self._raise_invalid_params()
+            good = constraint.check(value)
+            if good.dim():
+                good = good.all()
+            ok = good if ok is None else ok & good
+        for _, _, _, good in self._extra_param_checks():
+            if isinstance(good, bool):
+                if not good:
+                    self._raise_invalid_params()
+                continue
             if good.dim():
                 good = good.all()
             ok = good if ok is None else ok & good
         if ok is not None and not ok:
-            for name, constraint, value, good in self._param_checks():
-                if not good.all():
-                    raise ValueError(
-                        self._describe_invalid("parameter", name, constraint, value, good)
-                    )
+            self._raise_invalid_params()
+
+    def _raise_invalid_params(self) -> None:
+        for name, constraint, value, good in self._param_checks():
+            if isinstance(good, bool):
+                good = torch.tensor(good)
+            if not good.all():
+                raise ValueError(self._describe_invalid("parameter", name, constraint, value, good))
 
     def _validate_sample(self, value: Tensor) -> None:
         """Raise ``ValueError`` if ``value`` has the wrong type or shape, or is outside the support."""
@@ -282,6 +312,10 @@ class Distribution:
         support = self.support
         if support is None:
             return
+        number_check = support.check_number
+        if number_check is not None and value.is_cpu and value.numel() == 1:
+            if number_check(value.item()):
+                return
         good = support.check(value)
         if not (good.all() if good.dim() else good):
             raise ValueError(self._describe_invalid("value", "value", support, value, good))
@@ -309,12 +343,12 @@ class Distribution:
         if kind == "parameter":
             head = (
                 f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of distribution "
-                f"{type(self).__name__} to satisfy the constraint {constraint!r}"
+                f"{type(self).__name__} to satisfy the constraint {constraint}"
             )
         else:
             head = (
                 f"Expected value argument (Tensor of shape {tuple(value.shape)}) to be within the "
-                f"support ({constraint!r}) of the distribution {type(self).__name__}"
+                f"support ({constraint}) of the distribution {type(self).__name__}"
             )
         return f"{head}, but found invalid values: {'; '.join(shown)}{more}"
 

@@ -47,7 +47,12 @@ class Uniform(Distribution):
 
     def _extra_param_checks(self) -> list:
         """``low < high`` (false for NaN too), reported against ``high``."""
-        return [("high", constraints.greater_than(self.low), self.high, self.high > self.low)]
+        low, high = self.low, self.high
+        if low.is_cpu and low.numel() == 1:
+            ok: Tensor | bool = high.item() > low.item()
+        else:
+            ok = high > low
+        return [("high", "GreaterThan(lower_bound=low)", high, ok)]
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:
@@ -74,7 +79,7 @@ class Uniform(Distribution):
     ) -> Tensor:
         shape = self._extended_shape(sample_shape)
         u = self.low.new_empty(shape).uniform_(generator=generator)
-        return torch.addcmul(self.low, u, self.high - self.low)
+        return torch.lerp(self.low, self.high, u)
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
@@ -86,7 +91,7 @@ class Uniform(Distribution):
         return ((value - self.low) / (self.high - self.low)).clamp(0, 1)
 
     def icdf(self, value: Tensor) -> Tensor:
-        return torch.addcmul(self.low, value, self.high - self.low)
+        return torch.lerp(self.low, self.high, value)
 
     def entropy(self) -> Tensor:
         return (self.high - self.low).log()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -13,6 +14,12 @@ from ..kl import register_kl
 from ..utils import EMPTY, ShapeLike, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Categorical"]
+
+
+@functools.lru_cache(maxsize=64)
+def _classes(num_events: int) -> constraints.Constraint:
+    """The support ``{0, ..., num_events - 1}``, built once per size (it is immutable)."""
+    return constraints.integer_interval(0, num_events - 1)
 
 
 class Categorical(Distribution):
@@ -73,7 +80,7 @@ class Categorical(Distribution):
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:
-        return constraints.integer_interval(0, self._num_events - 1)
+        return _classes(self._num_events)
 
     @property
     def mean(self) -> Tensor:
@@ -90,11 +97,18 @@ class Categorical(Distribution):
     def sample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        if type(sample_shape) is not torch.Size:
-            sample_shape = torch.Size(sample_shape)
-        probs_2d = self.probs.reshape(-1, self._num_events)
-        draws = torch.multinomial(probs_2d, sample_shape.numel(), True, generator=generator)
-        return draws.T.reshape(self._extended_shape(sample_shape))
+        """An exponential race: with :math:`E_k \\sim \\mathrm{Exp}(1)` i.i.d.,
+        :math:`\\arg\\max_k p_k / E_k` is class :math:`k` with probability :math:`p_k`.
+
+        Four elementwise ops and an ``argmax``, batched, no ``multinomial``; draws are clamped
+        away from 0 so a zero-probability class can never win.
+        """
+        probs = self.probs
+        shape = self._extended_shape(sample_shape) + probs.shape[-1:]
+        with torch.no_grad():
+            race = probs.new_empty(shape).exponential_(generator=generator)
+            race.clamp_(min=torch.finfo(race.dtype).tiny)
+            return torch.div(probs, race, out=race).argmax(-1)
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
