@@ -11,6 +11,7 @@ from .. import constraints
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
+from ..special import ndtr
 from ..utils import EMPTY, ShapeLike, broadcast_all
 
 __all__ = ["Normal"]
@@ -95,7 +96,7 @@ class Normal(ExponentialFamily):
 
     @validate_sample
     def cdf(self, value: Tensor) -> Tensor:
-        return torch.special.ndtr((value - self.loc) / self.scale)
+        return ndtr((value - self.loc) / self.scale)
 
     def icdf(self, value: Tensor) -> Tensor:
         return torch.addcmul(self.loc, torch.special.ndtri(value), self.scale)

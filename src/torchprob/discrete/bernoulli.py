@@ -126,9 +126,10 @@ class Bernoulli(ExponentialFamily):
         if self._from_probs:
             p = self.probs
             return -(torch.special.xlogy(p, p) + torch.special.xlog1py(1 - p, -p))
+        # p log p + q log q with q = sigmoid(-l) directly: 1 - p would cancel for large l.
+        logits = self.logits
         log_p, log_q = self._log_mass_pair()
-        p = self.probs
-        return -(p * log_p + (1 - p) * log_q)
+        return -(torch.sigmoid(logits) * log_p + torch.sigmoid(-logits) * log_q)
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         values = torch.arange(2, dtype=self._param.dtype, device=self._param.device)
