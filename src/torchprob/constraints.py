@@ -112,6 +112,8 @@ class Constraint:
     #: Validation uses it on single-element CPU tensors, where it is ten times cheaper than a
     #: tensor op; scalar constraints with number bounds define it.
     check_number: Callable[[Any], bool] | None = None
+    _lower_bound: Any  # number forms of the bounds, set by _number_bounds
+    _upper_bound: Any
 
     def _number_bounds(self) -> None:
         """Read ``lower_bound``/``upper_bound`` as Python numbers for :attr:`check_number`;

@@ -288,7 +288,8 @@ class Distribution:
                 raise ValueError(self._describe_invalid("parameter", name, constraint, value, good))
 
     def _validate_sample(self, value: Tensor) -> None:
-        """Raise ``ValueError`` if ``value`` has the wrong type or shape, or is outside the support."""
+        """Raise ``ValueError`` for a non-tensor ``value``, a wrong shape, or a value outside the
+        support."""
         if not isinstance(value, Tensor):
             raise ValueError(
                 f"The value argument to {type(self).__name__}.log_prob/cdf must be a Tensor, "
