@@ -113,3 +113,15 @@ def test_float32_normal_log_prob_large_tensor_path():
     torch.testing.assert_close(with_grad.detach(), no_grad)
     with_grad.sum().backward()
     assert scale.grad is not None and torch.isfinite(scale.grad)
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-300, 0.3, 1.0])
+def test_bernoulli_large_value_route_matches_small(p):
+    """The one-pass route for big value tensors equals the exact xlogy route, boundaries too."""
+    d = tp.Bernoulli(probs=t(p), validate_args=False)
+    x = torch.rand(1 << 17, dtype=torch.float64)
+    x[:1000] = 0.0
+    x[1000:2000] = 1.0
+    big = d.log_prob(x)
+    small = torch.cat([d.log_prob(chunk) for chunk in x.split(1000)])
+    torch.testing.assert_close(big, small, rtol=1e-15, atol=0)
