@@ -166,3 +166,9 @@ EXAMPLES: list[Example] = [
         skip=BOUNDARY,
     ),
 ]
+
+# Areas keep their entries in their own modules (one per family group, so that parallel work does
+# not collide); they are part of this one table.
+from . import examples_counts, examples_onehot  # noqa: E402
+
+EXAMPLES += examples_counts.EXAMPLES + examples_onehot.EXAMPLES
