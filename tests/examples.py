@@ -163,7 +163,7 @@ EXAMPLES: list[Example] = [
         tp.Categorical,
         {"probs": t([[0.0, 1.0], [1e-300, 1.0]])},
         "probs-boundary",
-        skip=BOUNDARY,
+        skip={**BOUNDARY, "test_torch_parity": "torch clamps probs to eps; we are exact"},
     ),
 ]
 

@@ -15,6 +15,7 @@ __all__ = [
     "broadcast_all",
     "clamp_probs",
     "euler_constant",
+    "kl_term",
     "lazy_property",
     "logits_to_probs",
     "probs_to_logits",
@@ -60,8 +61,27 @@ def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
         options: dict[str, Any] = {"dtype": torch.get_default_dtype()}
     else:
         options = {"dtype": first.dtype, "device": first.device}
-    tensors = [v if isinstance(v, Tensor) else torch.tensor(v, **options) for v in values]
+    tensors = [torch.tensor(v, **options) if isinstance(v, Number) else v for v in values]
     return tuple(torch.broadcast_tensors(*tensors))
+
+
+def kl_term(p: Tensor, q: Tensor, log_p: Tensor, log_q: Tensor) -> Tensor:
+    r"""One outcome's share of a discrete KL divergence, :math:`p \log\frac{p}{q} - p + q`.
+
+    Summed over all outcomes this is :math:`KL(p \| q)` (the added :math:`q - p` terms sum to
+    zero), but each share is non-negative and free of the cancellation that ruins nearly equal
+    distributions: where :math:`p/q = 1 + \delta` with small :math:`\delta` it is evaluated as
+    :math:`q\,[(1+\delta)\operatorname{log1p}(\delta) - \delta] \approx q\delta^2/2`.
+    Takes the masses and their exact logs (a logit of 50 is not an impossible outcome): 0 log 0
+    counts as 0, and the share is ``inf`` where :math:`q = 0 < p`.
+    """
+    diff = p - q
+    close = diff.abs() < 0.5 * q
+    delta = diff / torch.where(close, q, 1.0)  # the unused branch (and its gradient) stays finite
+    near = q * ((1 + delta) * torch.log1p(delta) - delta)
+    far = torch.where(torch.isneginf(log_p), q, p * (log_p - log_q) - diff)
+    term = torch.where(close, near, far)
+    return torch.where(torch.isneginf(log_q) & ~torch.isneginf(log_p), math.inf, term)
 
 
 def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:

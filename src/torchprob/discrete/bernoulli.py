@@ -12,7 +12,15 @@ from .. import constraints
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from ..utils import (
+    EMPTY,
+    ShapeLike,
+    broadcast_all,
+    kl_term,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
+)
 
 __all__ = ["Bernoulli"]
 
@@ -132,6 +140,12 @@ class Bernoulli(ExponentialFamily):
         ``icdf(cdf(x)) == x`` wherever the cdf steps up)."""
         return (value > 1 - self.probs).to(self._param.dtype)
 
+    def _mass_pair(self) -> tuple[Tensor, Tensor]:
+        """``(p, 1 - p)``, each to full relative precision (``1 - p`` from logits would round)."""
+        if self._from_probs:
+            return self.probs, 1 - self.probs
+        return torch.sigmoid(self.logits), torch.sigmoid(-self.logits)
+
     def _log_mass_pair(self) -> tuple[Tensor, Tensor]:
         """``(log p, log(1 - p))`` from the parameter the user gave, exact near 0 and 1."""
         if self._from_probs:
@@ -162,19 +176,11 @@ class Bernoulli(ExponentialFamily):
 
 @register_kl(Bernoulli, Bernoulli)
 def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
-    r""":math:`p \log\frac{p}{q} + (1-p)\log\frac{1-p}{1-q}`, with :math:`0 \log 0 = 0` and
-    ``inf`` where :math:`q` gives zero mass to an outcome :math:`p` can produce."""
+    r""":math:`p \log\frac{p}{q} + (1-p)\log\frac{1-p}{1-q}`, from exact log-masses (a logit
+    of 50 is not an impossible outcome), with :math:`0 \log 0 = 0` and ``inf`` where :math:`q`
+    gives zero mass to an outcome :math:`p` can produce."""
+    p1, p0 = p._mass_pair()
+    q1, q0 = q._mass_pair()
     log_p1, log_p0 = p._log_mass_pair()
     log_q1, log_q0 = q._log_mass_pair()
-    p1 = p.probs
-    one = _one_side(p1, log_p1, log_q1, q.probs == 0)
-    zero = _one_side(1 - p1, log_p0, log_q0, q.probs == 1)
-    return one + zero
-
-
-def _one_side(mass: Tensor, log_p: Tensor, log_q: Tensor, q_impossible: Tensor) -> Tensor:
-    """One outcome's term :math:`m (\\log p - \\log q)`: 0 where ``mass`` is 0, ``inf`` where the
-    outcome is possible under p but impossible under q."""
-    term = mass * (log_p - log_q)
-    term = torch.where(q_impossible & (mass > 0), math.inf, term)
-    return torch.where(mass == 0, 0.0, term)
+    return kl_term(p1, q1, log_p1, log_q1) + kl_term(p0, q0, log_p0, log_q0)

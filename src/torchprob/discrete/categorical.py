@@ -11,7 +11,7 @@ from torch import Tensor
 from .. import constraints
 from ..distribution import Distribution, validate_sample
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, lazy_property, logits_to_probs, probs_to_logits
+from ..utils import EMPTY, ShapeLike, kl_term, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Categorical"]
 
@@ -58,11 +58,13 @@ class Categorical(Distribution):
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
             self.probs = probs / probs.sum(-1, keepdim=True)
             self._param = self.probs
+            self._from_probs = True
         elif logits is not None:
             if logits.dim() < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
             self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
             self._param = self.logits
+            self._from_probs = False
         self._num_events = self._param.shape[-1]
         super().__init__(self._param.shape[:-1], validate_args=validate_args)
 
@@ -110,10 +112,15 @@ class Categorical(Distribution):
             race.clamp_(min=torch.finfo(race.dtype).tiny)
             return torch.div(probs, race, out=race).argmax(-1)
 
+    def _log_probs(self) -> Tensor:
+        """Exact log-probabilities: ``logits`` when given, else ``log(probs)`` unclamped (the
+        public ``logits`` clamps probabilities to eps, as torch's does)."""
+        return self.probs.log() if self._from_probs else self.logits
+
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         index = value.long().unsqueeze(-1)
-        logits = self.logits
+        logits = self._log_probs()
         if index.shape[:-1] != logits.shape[:-1]:
             index, logits = torch.broadcast_tensors(index, logits)
             index = index[..., :1]
@@ -137,6 +144,8 @@ class Categorical(Distribution):
         return below.clamp(max=self._num_events - 1)
 
     def entropy(self) -> Tensor:
+        if self._from_probs:
+            return torch.special.entr(self.probs).sum(-1)
         logits = self.logits.clamp(min=torch.finfo(self.logits.dtype).min)
         return -(logits * self.probs).sum(-1)
 
@@ -148,9 +157,6 @@ class Categorical(Distribution):
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
-    r""":math:`\sum_k p_k (\log p_k - \log q_k)`: 0 terms where :math:`p_k = 0`, ``inf`` where
-    :math:`q_k = 0 < p_k`."""
-    p_probs = p.probs
-    term = p_probs * (p.logits - q.logits)
-    term = torch.where((q.probs == 0) & (p_probs > 0), math.inf, term)
-    return torch.where(p_probs == 0, 0.0, term).sum(-1)
+    r""":math:`\sum_k p_k (\log p_k - \log q_k)` from exact log-probabilities: 0 terms where
+    :math:`p_k = 0`, ``inf`` where :math:`q_k = 0 < p_k`."""
+    return kl_term(p.probs, q.probs, p._log_probs(), q._log_probs()).sum(-1)
