@@ -65,19 +65,11 @@ class Normal(ExponentialFamily):
     def variance(self) -> Tensor:
         return self.scale.square()
 
-    def sample(
-        self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
-    ) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        with torch.no_grad():
-            return torch.normal(
-                self.loc.expand(shape), self.scale.expand(shape), generator=generator
-            )
-
     def rsample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
         shape = self._extended_shape(sample_shape)
+        # Noise drawn from the parameters (never a fresh tensor), so DTensor parameters work.
         eps = self.loc.new_empty(shape).normal_(generator=generator)
         return torch.addcmul(self.loc, eps, self.scale)
 

@@ -86,7 +86,7 @@ class Categorical(Distribution):
 
     @property
     def mean(self) -> Tensor:
-        return self._param.new_full(self._extended_shape(), math.nan)
+        return torch.full_like(self._param[..., 0], math.nan)
 
     @property
     def mode(self) -> Tensor:
@@ -94,7 +94,7 @@ class Categorical(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        return self._param.new_full(self._extended_shape(), math.nan)
+        return torch.full_like(self._param[..., 0], math.nan)
 
     def sample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
