@@ -83,8 +83,10 @@ class Uniform(Distribution):
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
-        inside = (value >= self.low) & (value < self.high)
-        return torch.where(inside, -(self.high - self.low).log(), -math.inf)
+        low, high = self.low, self.high
+        outside = (value < low).logical_or_(value >= high)
+        # masked_fill takes -inf as an op argument: no Python scalar wrapped into a tensor.
+        return (-(high - low).log()).masked_fill(outside, -math.inf)
 
     @validate_sample
     def cdf(self, value: Tensor) -> Tensor:
