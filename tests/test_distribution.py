@@ -235,3 +235,35 @@ def test_no_warnings_on_ordinary_use():
         d = tp.Categorical(logits=torch.randn(3))
         d.log_prob(d.sample())
         tp.Normal(0.0, 1.0).rsample()
+
+
+def test_tail_function_routes_are_chosen_per_class():
+    class OnlyLogSf(Distribution):
+        arg_constraints: dict = {}
+
+        def log_survival_function(self, value):
+            return -value  # Exp(1)
+
+    class OnlyCdf(Distribution):
+        arg_constraints: dict = {}
+
+        def cdf(self, value):
+            return -torch.expm1(-value)
+
+    x = torch.tensor([1e-10, 0.5, 3.0, 40.0], dtype=torch.float64)
+    for cls in (OnlyLogSf, OnlyCdf):
+        d = cls()
+        torch.testing.assert_close(d.cdf(x), -torch.expm1(-x), rtol=1e-12, atol=0)
+        # (from the cdf, 1 - cdf cancels in the upper tail: an absolute error of eps)
+        atol = 0 if cls is OnlyLogSf else 1e-16
+        torch.testing.assert_close(d.survival_function(x), torch.exp(-x), rtol=1e-12, atol=atol)
+        torch.testing.assert_close(d.log_cdf(x), torch.log(-torch.expm1(-x)), rtol=1e-12, atol=0)
+    # from the log survival function the upper tail stays exact where 1 - cdf would round to 0
+    assert OnlyLogSf().log_survival_function(torch.tensor(40.0)) == -40.0
+
+    class Nothing(Distribution):
+        arg_constraints: dict = {}
+
+    for name in ("cdf", "log_cdf", "survival_function", "log_survival_function"):
+        with pytest.raises(NotImplementedError):
+            getattr(Nothing(), name)(x)

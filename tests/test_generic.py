@@ -149,6 +149,28 @@ def test_torch_parity(ex: Example):
             close(getattr(ours, method)(arg), expected, ex, rtol=1e-7, atol=1e-10)
 
 
+@pytest.mark.parametrize("ex", examples("test_tail_functions"))
+def test_tail_functions(ex: Example):
+    """log_cdf, survival_function and log_survival_function (closed forms or the base class's
+    derived routes) agree with the cdf wherever the cdf does not round them away."""
+    d = ex.build()
+    x = points(d)
+    cdf = implemented(d.cdf, x)
+    if cdf is None:
+        pytest.skip("no cdf")
+    log_cdf, sf, log_sf = d.log_cdf(x), d.survival_function(x), d.log_survival_function(x)
+    close(sf, (1 - cdf).numpy(), ex, rtol=1e-12, atol=1e-15)
+    close(log_cdf.exp(), cdf.numpy(), ex, rtol=1e-12, atol=1e-300)
+    close(log_sf.exp(), sf.numpy(), ex, rtol=1e-12, atol=1e-300)
+    if ex.scipy is not None and "test_scipy" not in ex.skip:
+        ref = ex.scipy(ex.numpy_params())
+        xs = x.numpy()
+        close(sf, ref.sf(xs), ex)
+        with np.errstate(divide="ignore"):
+            close(log_cdf, ref.logcdf(xs), ex)
+            close(log_sf, ref.logsf(xs), ex)
+
+
 @pytest.mark.parametrize("ex", examples("test_cdf_icdf_roundtrip"))
 def test_cdf_icdf_roundtrip(ex: Example):
     d = ex.build()

@@ -55,6 +55,60 @@ def _param_entries(cls: type, table: dict) -> tuple[tuple[str, Any, bool], ...]:
     )
 
 
+def _log1mexp(x: Tensor) -> Tensor:
+    """``log(1 - exp(x))`` for ``x <= 0`` without cancellation (Maechler's switch at -log 2)."""
+    return torch.where(x > -0.6931471805599453, torch.log(-torch.expm1(x)), torch.log1p(-x.exp()))
+
+
+def _route(body: Callable[[Any, Tensor], Tensor], doc: str) -> Callable[[Any, Tensor], Tensor]:
+    body.__doc__ = doc
+    body._tail_route = True  # type: ignore[attr-defined]
+    return body
+
+
+def _defines(cls: type, name: str) -> bool:
+    """Whether ``cls`` (or a family between it and Distribution) implements ``name`` itself."""
+    method = getattr(cls, name, None)
+    return (
+        method is not None
+        and method is not getattr(Distribution, name, None)
+        and not getattr(method, "_tail_route", False)
+    )
+
+
+_TAIL_ROUTES: dict[str, list[tuple[str, Callable[[Any, Tensor], Tensor]]]] = {
+    "cdf": [
+        ("log_cdf", _route(lambda d, x: d.log_cdf(x).exp(), "``exp(log_cdf)``.")),
+        ("survival_function", _route(lambda d, x: 1 - d.survival_function(x), "``1 - sf``.")),
+        (
+            "log_survival_function",
+            _route(lambda d, x: -torch.expm1(d.log_survival_function(x)), "``-expm1(log_sf)``."),
+        ),
+    ],
+    "log_cdf": [
+        ("cdf", _route(lambda d, x: d.cdf(x).log(), "``log(cdf)``.")),
+        (
+            "log_survival_function",
+            _route(lambda d, x: _log1mexp(d.log_survival_function(x)), "``log1mexp(log_sf)``."),
+        ),
+        ("survival_function", _route(lambda d, x: torch.log1p(-d.survival_function(x)), "")),
+    ],
+    "survival_function": [
+        (
+            "log_survival_function",
+            _route(lambda d, x: d.log_survival_function(x).exp(), "``exp(log_sf)``."),
+        ),
+        ("cdf", _route(lambda d, x: 1 - d.cdf(x), "``1 - cdf``.")),
+        ("log_cdf", _route(lambda d, x: -torch.expm1(d.log_cdf(x)), "``-expm1(log_cdf)``.")),
+    ],
+    "log_survival_function": [
+        ("survival_function", _route(lambda d, x: d.survival_function(x).log(), "``log(sf)``.")),
+        ("cdf", _route(lambda d, x: torch.log1p(-d.cdf(x)), "``log1p(-cdf)``.")),
+        ("log_cdf", _route(lambda d, x: _log1mexp(d.log_cdf(x)), "``log1mexp(log_cdf)``.")),
+    ],
+}
+
+
 class Distribution:
     r"""Base class of every probability distribution (the ``torch.distributions`` contract).
 
@@ -177,6 +231,35 @@ class Distribution:
     def icdf(self, value: Tensor) -> Tensor:
         """Inverse of :meth:`cdf` (the quantile function) at probability ``value``."""
         raise NotImplementedError(f"{type(self).__name__} does not implement icdf")
+
+    def log_cdf(self, value: Tensor) -> Tensor:
+        """:math:`\\log P(X \\le x)`; derived from whichever tail function the family defines."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement log_cdf")
+
+    def survival_function(self, value: Tensor) -> Tensor:
+        """:math:`P(X > x) = 1 - F(x)`; derived from whichever tail function the family defines."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement survival_function")
+
+    def log_survival_function(self, value: Tensor) -> Tensor:
+        """:math:`\\log P(X > x)`; derived from whichever tail function the family defines."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement log_survival_function")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Route the four tail functions once per class: each one a family does not define is
+        derived from one it does (preferring the route without cancellation), so there is no
+        mutual recursion and no per-call dispatch."""
+        super().__init_subclass__(**kwargs)
+        for name, candidates in _TAIL_ROUTES.items():
+            if _defines(cls, name):
+                continue
+            for source, route in candidates:
+                if _defines(cls, source):
+                    setattr(cls, name, route)
+                    break
+            else:
+                if name in cls.__dict__:
+                    continue
+                setattr(cls, name, getattr(Distribution, name))
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         """All values of a discrete support, along a new leading dimension."""

@@ -72,6 +72,14 @@ class Exponential(ExponentialFamily):
     def cdf(self, value: Tensor) -> Tensor:
         return -torch.expm1(-self.rate * value)
 
+    @validate_sample
+    def survival_function(self, value: Tensor) -> Tensor:
+        return torch.exp(-self.rate * value)
+
+    @validate_sample
+    def log_survival_function(self, value: Tensor) -> Tensor:
+        return -self.rate * value
+
     def icdf(self, value: Tensor) -> Tensor:
         return -torch.log1p(-value) / self.rate
 

@@ -90,6 +90,18 @@ class Normal(ExponentialFamily):
     def cdf(self, value: Tensor) -> Tensor:
         return ndtr((value - self.loc) / self.scale)
 
+    @validate_sample
+    def log_cdf(self, value: Tensor) -> Tensor:
+        return torch.special.log_ndtr((value - self.loc) / self.scale)
+
+    @validate_sample
+    def survival_function(self, value: Tensor) -> Tensor:
+        return ndtr((self.loc - value) / self.scale)
+
+    @validate_sample
+    def log_survival_function(self, value: Tensor) -> Tensor:
+        return torch.special.log_ndtr((self.loc - value) / self.scale)
+
     def icdf(self, value: Tensor) -> Tensor:
         return torch.addcmul(self.loc, torch.special.ndtri(value), self.scale)
 

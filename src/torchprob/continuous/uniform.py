@@ -92,6 +92,10 @@ class Uniform(Distribution):
     def cdf(self, value: Tensor) -> Tensor:
         return ((value - self.low) / (self.high - self.low)).clamp(0, 1)
 
+    @validate_sample
+    def survival_function(self, value: Tensor) -> Tensor:
+        return ((self.high - value) / (self.high - self.low)).clamp(0, 1)
+
     def icdf(self, value: Tensor) -> Tensor:
         return torch.lerp(self.low, self.high, value)
 

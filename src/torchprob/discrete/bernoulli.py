@@ -43,6 +43,12 @@ def _interior(p: Tensor) -> bool:
     return bool(((p > 0) & (p < 1)).all())
 
 
+def _step(value: Tensor, middle: Tensor, below: float, above: float) -> Tensor:
+    """A tail function of {0, 1}: ``below`` for x < 0, ``middle`` on [0, 1), ``above`` from 1."""
+    inner = torch.where(value < 1, middle, above)
+    return torch.where(value < 0, below, inner).to(middle.dtype)
+
+
 class Bernoulli(ExponentialFamily):
     r"""Bernoulli distribution: :math:`P(x = 1) = p`, :math:`P(x = 0) = 1 - p`,
 
@@ -132,13 +138,24 @@ class Bernoulli(ExponentialFamily):
     @validate_sample
     def cdf(self, value: Tensor) -> Tensor:
         """:math:`P(X \\le x)`: 0 below 0, :math:`1-p` on :math:`[0, 1)`, 1 from 1 on."""
-        q = 1 - self.probs
-        return torch.where(value < 0, 0.0, torch.where(value < 1, q, 1.0)).to(q.dtype)
+        return _step(value, self._mass_pair()[1], 0.0, 1.0)
+
+    @validate_sample
+    def survival_function(self, value: Tensor) -> Tensor:
+        return _step(value, self._mass_pair()[0], 1.0, 0.0)
+
+    @validate_sample
+    def log_cdf(self, value: Tensor) -> Tensor:
+        return _step(value, self._log_mass_pair()[1], -math.inf, 0.0)
+
+    @validate_sample
+    def log_survival_function(self, value: Tensor) -> Tensor:
+        return _step(value, self._log_mass_pair()[0], 0.0, -math.inf)
 
     def icdf(self, value: Tensor) -> Tensor:
         """The smallest :math:`x \\in \\{0, 1\\}` with ``cdf(x) >= u`` (the computed cdf, so that
         ``icdf(cdf(x)) == x`` wherever the cdf steps up)."""
-        return (value > 1 - self.probs).to(self._param.dtype)
+        return (value > self._mass_pair()[1]).to(self._param.dtype)
 
     def _mass_pair(self) -> tuple[Tensor, Tensor]:
         """``(p, 1 - p)``, each to full relative precision (``1 - p`` from logits would round)."""

@@ -126,16 +126,39 @@ class Categorical(Distribution):
             index = index[..., :1]
         return logits.gather(-1, index).squeeze(-1)
 
+    def _at_class(self, table: Tensor, value: Tensor, below: float, above: float) -> Tensor:
+        """``table[..., floor(x)]`` per batch member: ``below`` for x < 0, ``above`` past K-1."""
+        index = value.floor().clamp(-1, self._num_events).long().unsqueeze(-1)
+        if index.shape[:-1] != table.shape[:-1]:
+            index, table = torch.broadcast_tensors(index, table)
+            index = index[..., :1]
+        picked = table.gather(-1, index.clamp(0, self._num_events - 1))
+        picked = picked.masked_fill(index < 0, below).masked_fill(index >= self._num_events, above)
+        return picked.squeeze(-1)
+
     @validate_sample
     def cdf(self, value: Tensor) -> Tensor:
         """:math:`P(X \\le x) = \\sum_{k \\le x} p_k`."""
-        cumulative = self.probs.cumsum(-1).clamp(max=1)
-        index = value.floor().clamp(-1, self._num_events - 1).long().unsqueeze(-1)
-        if index.shape[:-1] != cumulative.shape[:-1]:
-            index, cumulative = torch.broadcast_tensors(index, cumulative)
-            index = index[..., :1]
-        below = index < 0
-        return cumulative.gather(-1, index.clamp(min=0)).masked_fill(below, 0).squeeze(-1)
+        return self._at_class(self.probs.cumsum(-1).clamp(max=1), value, 0.0, 1.0)
+
+    @validate_sample
+    def survival_function(self, value: Tensor) -> Tensor:
+        """:math:`\\sum_{k > x} p_k`, summed from the top class down (no ``1 - cdf``)."""
+        above = self.probs.flip(-1).cumsum(-1).flip(-1)  # above[k] = P(X >= k)
+        above = torch.cat([above[..., 1:], torch.zeros_like(above[..., :1])], -1)
+        return self._at_class(above, value, 1.0, 0.0)
+
+    @validate_sample
+    def log_cdf(self, value: Tensor) -> Tensor:
+        return self._at_class(self._log_probs().logcumsumexp(-1), value, -math.inf, 0.0)
+
+    @validate_sample
+    def log_survival_function(self, value: Tensor) -> Tensor:
+        log_above = self._log_probs().flip(-1).logcumsumexp(-1).flip(-1)
+        log_above = torch.cat(
+            [log_above[..., 1:], torch.full_like(log_above[..., :1], -math.inf)], -1
+        )
+        return self._at_class(log_above, value, 0.0, -math.inf)
 
     def icdf(self, value: Tensor) -> Tensor:
         """The smallest class :math:`k` with :math:`P(X \\le k) \\ge u`."""
