@@ -169,6 +169,19 @@ EXAMPLES: list[Example] = [
 
 # Areas keep their entries in their own modules (one per family group, so that parallel work does
 # not collide); they are part of this one table.
-from . import examples_counts, examples_onehot  # noqa: E402
+from . import (  # noqa: E402
+    examples_counts,
+    examples_gamma_beta,
+    examples_heavy_tails,
+    examples_onehot,
+    examples_positive,
+)
 
-EXAMPLES += examples_counts.EXAMPLES + examples_onehot.EXAMPLES
+for _area in (
+    examples_counts,
+    examples_onehot,
+    examples_gamma_beta,
+    examples_heavy_tails,
+    examples_positive,
+):
+    EXAMPLES += _area.EXAMPLES
