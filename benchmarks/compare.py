@@ -5,6 +5,7 @@ Usage::
     python benchmarks/compare.py                    # full run, about 1-2 minutes on 2 cores
     python benchmarks/compare.py --quick            # a few seconds, for the smoke test
     python benchmarks/compare.py --only Normal,Categorical --batch 1 --json out.json
+    python benchmarks/compare.py --section transforms  # the transforms section (not in "all")
 
 Ratio = torchprob time / torch time, so a ratio below 1 means torchprob is faster.  Each section
 ends with the geometric mean of its ratios.
@@ -25,6 +26,10 @@ big
     library spends.  Construction is inside the timed call so that a library that normalizes
     eagerly (``Categorical``) and one that does it lazily are charged the same work; with scalar
     parameters it costs microseconds against milliseconds.
+transforms
+    ``y = t(x)`` then ``t.log_abs_det_jacobian(x, y)`` (the forward pass of a flow layer), at a
+    scalar ``x`` (one torch thread, like tiny) and at 10**6 elements (like big, with its clone
+    floor).  Run it with ``--section transforms``; ``all`` does not include it.
 
 Method
 ------
@@ -53,9 +58,10 @@ Method
 * Warnings raised by the libraries (e.g. Wishart's "singular sample") are silenced while timing.
 
 Extending: add one line per distribution to ``TINY`` (and to ``BIG`` where a big elementwise
-``log_prob`` makes sense).  A builder receives the batch shape (or the size) and returns the
-constructor keywords; an argument that is itself a library object (a base distribution, a
-transform) is written ``Make("Normal", loc=..., scale=...)`` and built from each library in turn.
+``log_prob`` makes sense), one line per transform to ``TRANSFORMS``.  A builder receives the
+batch shape (or the size) and returns the constructor keywords; an argument that is itself a
+library object (a base distribution, a transform) is written ``Make("Normal", loc=...,
+scale=...)`` and built from each library in turn.
 """
 
 from __future__ import annotations
@@ -193,6 +199,37 @@ BIG: list[tuple[str, Callable[[int], tuple[dict[str, Any], torch.Tensor]]]] = [
         lambda n: (dict(logits=torch.randn(n // 10, 10)), torch.randint(0, 10, (n // 10,))),
     ),
 ]
+
+
+def _tr(name: str, *args: Any, **kwargs: Any) -> Make:
+    return Make("transforms." + name, *args, **kwargs)
+
+
+# One line per transform: (name, size n -> (transform, x)); n = 0 means a scalar x.
+TRANSFORMS: list[tuple[str, Callable[[int], tuple[Make, torch.Tensor]]]] = [
+    (
+        "Compose(Affine,Exp)",
+        lambda n: (
+            _tr("ComposeTransform", [_tr("AffineTransform", 0.5, 2.0), _tr("ExpTransform")]),
+            torch.randn(n) if n else torch.randn(()),
+        ),
+    ),
+    (
+        "Compose(Affine,Sigmoid)",
+        lambda n: (
+            _tr(
+                "ComposeTransform",
+                [
+                    _tr("AffineTransform", torch.tensor(0.5), torch.tensor(2.0)),
+                    _tr("SigmoidTransform"),
+                ],
+            ),
+            torch.randn(n) if n else torch.randn(()),
+        ),
+    ),
+    ("Tanh", lambda n: (_tr("TanhTransform"), torch.randn(n) if n else torch.randn(()))),
+]
+TRANSFORMS_N = 10**6
 
 
 # ----------------------------------------------------------------------------------------------
@@ -439,6 +476,47 @@ def run_big(
     return rows
 
 
+def _transform_call(lib: Any, make: Make, x: torch.Tensor) -> Callable[[], Any]:
+    t = resolve(make, lib)
+
+    def call() -> Any:
+        return t.log_abs_det_jacobian(x, t(x))
+
+    call()
+    return call
+
+
+def run_transforms(
+    libs: dict[str, Any],
+    cases: list[tuple[str, Callable[[int], tuple[Make, torch.Tensor]]]],
+    n: int,
+    st: Settings,
+) -> list[Row]:
+    rows = []
+    for name, build in cases:
+        make, x = build(n)
+        row = Row("transforms", name, list(x.shape), False)
+        rows.append(row)
+        fns: dict[str, Callable[[], Any]] = {"clone": x.clone} if n else {}
+        for key, lib in libs.items():
+            try:
+                fns[key] = _transform_call(lib, make, x)
+            except Missing as exc:
+                row.status = f"missing: {exc}"
+            except Exception as exc:
+                row.status = _error(exc) + (" (torch)" if key == "torch" else "")
+            if row.status != "ok":
+                break
+        if row.status == "ok":
+            try:
+                row.finish(measure(fns, st))
+            except Exception as exc:
+                row.status = _error(exc)
+        del x
+        gc.collect()
+    return rows
+
+
 # ----------------------------------------------------------------------------------------------
 # Printing
 
@@ -518,6 +596,22 @@ def print_big(rows: list[Row], label: str, n: int) -> None:
     print(_summary(rows, label))
 
 
+def print_transforms(rows: list[Row], label: str, n: int) -> None:
+    size = f"{n:,} elements" if n else "a scalar"
+    print(f"\n== Transforms: y = t(x); t.log_abs_det_jacobian(x, y), x {size} ==")
+    print(f"{'transform':26} {'clone µs':>9} {'torch µs':>10} {label + ' µs':>12} {'ratio':>6}")
+    for r in rows:
+        if r.status != "ok":
+            print(f"{r.name:26} ({r.status})")
+            continue
+        clone = f"{r.clone_ns / 1e3:9.1f}" if n else f"{'':9}"
+        print(
+            f"{r.name:26} {clone} {r.torch_ns / 1e3:10.2f} {r.cand_ns / 1e3:12.2f} {r.ratio:6.2f}"
+        )
+    ok = [r.ratio for r in rows if r.status == "ok"]
+    print(f"geomean {label}/torch: {geomean(ok):.2f} over {len(ok)}")
+
+
 # ----------------------------------------------------------------------------------------------
 # Command line
 
@@ -528,7 +622,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--quick", action="store_true", help="few short rounds, small big tensors")
     p.add_argument("--only", default="", help="comma-separated distribution names")
-    p.add_argument("--section", choices=["all", "tiny", "big"], default="all")
+    p.add_argument("--section", choices=["all", "tiny", "big", "transforms"], default="all")
     p.add_argument(
         "--batch",
         type=int,
@@ -570,15 +664,16 @@ def main(argv: list[str] | None = None) -> int:
     libs = {"torch": importlib.import_module(REFERENCE), "cand": cand}
     label = "torchprob" if args.candidate == "torchprob" else "candidate"
 
-    tiny, big = list(TINY), list(BIG)
+    tiny, big, trans = list(TINY), list(BIG), list(TRANSFORMS)
     if args.only:
         wanted = {w.strip().lower() for w in args.only.split(",") if w.strip()}
         tiny = [c for c in tiny if c[0].lower() in wanted]
         big = [c for c in big if c[0].lower() in wanted]
-        unknown = wanted - {c[0].lower() for c in tiny + big}
+        trans = [c for c in trans if c[0].lower() in wanted]
+        unknown = wanted - {c[0].lower() for c in tiny + big + trans}
         if unknown:
             print(f"--only: not in the tables: {', '.join(sorted(unknown))}", file=sys.stderr)
-        if not tiny and not big:
+        if not tiny and not big and not trans:
             return 2
     tiny_clock = "cpu" if args.clock == "auto" else args.clock
     big_clock = ("cpu" if big_threads == 1 else "wall") if args.clock == "auto" else args.clock
@@ -586,10 +681,12 @@ def main(argv: list[str] | None = None) -> int:
         tiny_st = Settings(args.rounds or 3, 500_000, 100_000, tiny_clock)
         big_st = Settings(args.rounds or 3, 500_000, 0, big_clock)
         big_n = args.big_n or 20_000  # below torch's grain size: no threads
+        trans_n = 20_000
     else:
         tiny_st = Settings(args.rounds or 7, 25_000_000, 20_000_000, tiny_clock)
         big_st = Settings(args.rounds or 5, 50_000_000, 0, big_clock)
         big_n = args.big_n or 10_000_000
+        trans_n = TRANSFORMS_N
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
     print(
@@ -625,6 +722,12 @@ def main(argv: list[str] | None = None) -> int:
                 part = run_big(libs, big, big_n, big_st)
                 print_big(part, label, big_n)
                 rows += part
+            if args.section == "transforms" and trans:
+                for n, st, threads in ((0, tiny_st, 1), (trans_n, big_st, big_threads)):
+                    torch.set_num_threads(threads)
+                    part = run_transforms(libs, trans, n, st)
+                    print_transforms(part, label, n)
+                    rows += part
     finally:
         torch.set_num_threads(threads_before)
         gc.unfreeze()

@@ -39,6 +39,8 @@ class Example:
         invalid: per-parameter invalid values, overriding the ones derived from the constraint.
         skip: ``{test_name: reason}`` for tests that do not apply to this case.
         atol: absolute tolerance for comparisons against references (``rtol`` is 1e-9 in float64).
+        torch_params: builds the torch.distributions twin's constructor keywords (composites
+            whose parameters are distributions); default: ``params`` as they are.
     """
 
     cls: type
@@ -49,6 +51,7 @@ class Example:
     skip: dict[str, str] = field(default_factory=dict)
     atol: float = 1e-12
     rtol: float = 1e-9
+    torch_params: Callable[[], dict[str, Any]] | None = None
 
     @property
     def id(self) -> str:
@@ -170,6 +173,7 @@ EXAMPLES: list[Example] = [
 # Areas keep their entries in their own modules (one per family group, so that parallel work does
 # not collide); they are part of this one table.
 from . import (  # noqa: E402
+    examples_composite,
     examples_counts,
     examples_gamma_beta,
     examples_heavy_tails,
@@ -178,6 +182,7 @@ from . import (  # noqa: E402
 )
 
 for _area in (
+    examples_composite,
     examples_counts,
     examples_onehot,
     examples_gamma_beta,

@@ -26,7 +26,11 @@ Beyond torch.distributions: ``sample(..., generator=g)``, ``d.to(device)``, batc
 offending argument, its constraint and the bad values.
 """
 
-from . import constraints, kl, utils
+from . import constraint_registry, constraints, kl, special, transforms, utils
+from .composite.independent import Independent
+from .composite.mixture_same_family import MixtureSameFamily
+from .composite.transformed_distribution import TransformedDistribution
+from .constraint_registry import biject_to, transform_to
 from .continuous.exponential import Exponential
 from .continuous.normal import Normal
 from .continuous.uniform import Uniform
@@ -35,20 +39,72 @@ from .discrete.categorical import Categorical
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .kl import kl_divergence, register_kl
+from .multivariate.dirichlet import Dirichlet
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    CatTransform,
+    ComposeTransform,
+    CorrCholeskyTransform,
+    CumulativeDistributionTransform,
+    ExpTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PositiveDefiniteTransform,
+    PowerTransform,
+    ReshapeTransform,
+    SigmoidTransform,
+    SoftmaxTransform,
+    SoftplusTransform,
+    StackTransform,
+    StickBreakingTransform,
+    TanhTransform,
+    Transform,
+    identity_transform,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbsTransform",
+    "AffineTransform",
     "Bernoulli",
+    "CatTransform",
     "Categorical",
+    "ComposeTransform",
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
+    "Dirichlet",
     "Distribution",
+    "ExpTransform",
     "Exponential",
     "ExponentialFamily",
+    "Independent",
+    "IndependentTransform",
+    "LowerCholeskyTransform",
+    "MixtureSameFamily",
     "Normal",
+    "PositiveDefiniteTransform",
+    "PowerTransform",
+    "ReshapeTransform",
+    "SigmoidTransform",
+    "SoftmaxTransform",
+    "SoftplusTransform",
+    "StackTransform",
+    "StickBreakingTransform",
+    "TanhTransform",
+    "Transform",
+    "TransformedDistribution",
     "Uniform",
+    "biject_to",
+    "constraint_registry",
     "constraints",
+    "identity_transform",
     "kl",
     "kl_divergence",
     "register_kl",
+    "special",
+    "transform_to",
+    "transforms",
     "utils",
 ]

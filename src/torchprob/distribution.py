@@ -163,7 +163,7 @@ class Distribution:
         raise NotImplementedError
 
     @property
-    def support(self) -> constraints.Constraint | None:
+    def support(self) -> constraints.Constraint:
         """The :class:`~torchprob.constraints.Constraint` that samples satisfy."""
         raise NotImplementedError
 
@@ -463,6 +463,11 @@ class Distribution:
     ) -> Distribution:
         """A new instance whose tensor parameters are ``transform(tensor, event_dim)``."""
         table = self.arg_constraints
+        if not table:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no parameter table to rebuild from; it must define "
+                "expand, __getitem__ and to itself"
+            )
         kwargs = {}
         for name, value in self._init_kwargs().items():
             if isinstance(value, Tensor):
@@ -512,6 +517,17 @@ class Distribution:
     def __getitem__(self, index: Any) -> Distribution:
         """The distribution of the indexed batch:
         ``d[idx].log_prob(x[idx]) == d.log_prob(x)[idx]``."""
+        index = self._batch_index(index)
+        batch_shape = self._batch_shape
+
+        def select(t: Tensor, event_dim: int) -> Tensor:
+            full = t.expand(batch_shape + t.shape[t.dim() - event_dim :])
+            return full[index + (slice(None),) * event_dim]
+
+        return self._rebuild(select)
+
+    def _batch_index(self, index: Any) -> tuple:
+        """``index`` as a tuple, checked to address batch dimensions only (``IndexError``)."""
         index = index if isinstance(index, tuple) else (index,)
         used = 0
         for item in index:
@@ -525,13 +541,7 @@ class Distribution:
             raise IndexError(
                 f"too many indices for batch_shape {tuple(self._batch_shape)}: {used} given"
             )
-        batch_shape = self._batch_shape
-
-        def select(t: Tensor, event_dim: int) -> Tensor:
-            full = t.expand(batch_shape + t.shape[t.dim() - event_dim :])
-            return full[index + (slice(None),) * event_dim]
-
-        return self._rebuild(select)
+        return index
 
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None

@@ -1,0 +1,1 @@
+"""Distributions built from other distributions: transformed, independent, mixtures."""
