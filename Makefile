@@ -22,6 +22,7 @@ test-fast: $(VENV_STAMP)
 
 bench: $(VENV_STAMP)
 	$(PY) benchmarks/compare.py
+	$(PY) benchmarks/compare.py --section transforms
 
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
