@@ -65,7 +65,7 @@ class Example:
         return self.cls(**params, **kwargs)
 
     def numpy_params(self) -> dict[str, np.ndarray]:
-        return {k: v.numpy() for k, v in self.params.items()}
+        return {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in self.params.items()}
 
 
 def _norm(p):

@@ -9,6 +9,7 @@ import torchprob as tp
 from torchprob.composite.independent import Independent
 from torchprob.composite.mixture_same_family import MixtureSameFamily
 from torchprob.multivariate.dirichlet import Dirichlet
+from torchprob.multivariate.logistic_normal import LogisticNormal
 
 from .examples import Example, t
 
@@ -82,4 +83,11 @@ EXAMPLES: list[Example] = [
         },
         skip=NO_TENSOR_PARAMS,
     ),
+    Example(
+        LogisticNormal,
+        {"loc": t([[0.0, 1.0, -2.0], [3.0, 0.5, -10.0]]), "scale": t([[1.0, 0.1, 2.0]])},
+        "batch",
+        skip=VECTOR_EVENTS,
+    ),
+    Example(LogisticNormal, {"loc": t(0.5), "scale": t(2.0)}, "two-classes", skip=VECTOR_EVENTS),
 ]

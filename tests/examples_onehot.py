@@ -60,10 +60,7 @@ NOT_IN_TORCH_ROOT = {
     "test_torch_parity": "not exported by torch.distributions' root; parity in "
     "test_onehot_relaxed.py",
 }
-ONE_HOT = {
-    "test_goodness_of_fit": "compares scalar draws with the support entrywise; one-hot class "
-    "frequencies are tested in test_onehot_relaxed.py"
-}
+ONE_HOT: dict[str, str] = {}
 MULTINOMIAL = {
     **NO_DISCRETE_RSAMPLE,
     "test_torch_parity": "torch's entropy is off by 1e-7 (ours matches mpmath); the rest of the "
@@ -71,8 +68,6 @@ MULTINOMIAL = {
     "test_goodness_of_fit": "no enumerate_support or cdf; binomial marginals are tested in "
     "test_onehot_relaxed.py",
     "test_cdf_icdf_roundtrip": "no enumerate_support (as in torch) and no cdf",
-    "test_to_pickle_copy": "reads .dtype of every param, and total_count is a Python int; "
-    "covered in test_onehot_relaxed.py",
 }
 BAD_TEMPERATURE = {"temperature": t(-1.0)}
 
@@ -139,7 +134,11 @@ EXAMPLES: list[Example] = [
         {"total_count": 10**6, "probs": t([[1e-12, 0.5, 0.5 - 1e-12], [0.0, 0.3, 0.7]])},
         "extreme",
         invalid={"total_count": -1},
-        skip={**MULTINOMIAL, "test_log_prob_gradcheck": "the gradient is 0/0 at probability 0"},
+        skip={
+            **MULTINOMIAL,
+            "test_log_prob_gradcheck": "the gradient is 0/0 at probability 0",
+            "test_to_pickle_copy": "float32 lgamma(1e6) = 1.3e7 carries an absolute error of 1",
+        },
     ),
     # ---- RelaxedBernoulli -------------------------------------------------------------------
     Example(

@@ -36,10 +36,15 @@ from .continuous.normal import Normal
 from .continuous.uniform import Uniform
 from .discrete.bernoulli import Bernoulli
 from .discrete.categorical import Categorical
+from .discrete.multinomial import Multinomial
+from .discrete.one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
+from .discrete.relaxed_bernoulli import RelaxedBernoulli
+from .discrete.relaxed_categorical import RelaxedOneHotCategorical
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .kl import kl_divergence, register_kl
 from .multivariate.dirichlet import Dirichlet
+from .multivariate.logistic_normal import LogisticNormal
 from .transforms import (
     AbsTransform,
     AffineTransform,
@@ -80,10 +85,16 @@ __all__ = [
     "Exponential",
     "ExponentialFamily",
     "Independent",
+    "LogisticNormal",
     "IndependentTransform",
     "LowerCholeskyTransform",
     "MixtureSameFamily",
+    "Multinomial",
     "Normal",
+    "OneHotCategorical",
+    "OneHotCategoricalStraightThrough",
+    "RelaxedBernoulli",
+    "RelaxedOneHotCategorical",
     "PositiveDefiniteTransform",
     "PowerTransform",
     "ReshapeTransform",

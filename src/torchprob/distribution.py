@@ -122,6 +122,9 @@ class Distribution:
     has_rsample = False
     has_enumerate_support = False
     _validate_args = __debug__
+    #: Event dimensions of parameters whose constraint understates them (torch's metadata for
+    #: LogisticNormal says ``real`` for a vector ``loc``); the rebuild machinery reads this first.
+    _param_event_dims: dict[str, int] = {}
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
@@ -471,8 +474,11 @@ class Distribution:
         kwargs = {}
         for name, value in self._init_kwargs().items():
             if isinstance(value, Tensor):
-                constraint = table.get(name)
-                value = transform(value, constraint.event_dim if constraint is not None else 0)
+                event_dim = self._param_event_dims.get(name)
+                if event_dim is None:
+                    constraint = table.get(name)
+                    event_dim = constraint.event_dim if constraint is not None else 0
+                value = transform(value, event_dim)
             kwargs[name] = value
         cls = type(self)
         if _instance is not None:

@@ -85,7 +85,10 @@ class TransformedDistribution(Distribution):
                 expanded_shape[: len(expanded_shape) - base_event_dim]
             )
         if domain_dim > base_event_dim:
-            base_distribution = Independent(base_distribution, domain_dim - base_event_dim)
+            # the wrapper checks nothing itself: the base and this distribution validate
+            base_distribution = Independent(
+                base_distribution, domain_dim - base_event_dim, validate_args=False
+            )
         self.base_dist = base_distribution
 
         event_dim = max(codomain_dim, base_event_dim + codomain_dim - domain_dim)
