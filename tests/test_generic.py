@@ -226,6 +226,8 @@ def test_goodness_of_fit(ex: Example):
             z = (counts - n * p) / torch.sqrt(n * p * (1 - p)).clamp(min=1e-12)
             assert (z.abs() < 6).all(), (j, counts, p)
         return
+    if implemented(d.cdf, draws[:1]) is None:
+        pytest.skip("no cdf for the KS test")
     flat = draws.reshape(n, -1)
     batch = d.batch_shape + d.event_shape
 

@@ -31,9 +31,16 @@ from .composite.independent import Independent
 from .composite.mixture_same_family import MixtureSameFamily
 from .composite.transformed_distribution import TransformedDistribution
 from .constraint_registry import biject_to, transform_to
+from .continuous.cauchy import Cauchy
 from .continuous.exponential import Exponential
+from .continuous.fisher_snedecor import FisherSnedecor
+from .continuous.gumbel import Gumbel
+from .continuous.half_cauchy import HalfCauchy
+from .continuous.laplace import Laplace
 from .continuous.normal import Normal
+from .continuous.student_t import StudentT
 from .continuous.uniform import Uniform
+from .continuous.weibull import Weibull
 from .discrete.bernoulli import Bernoulli
 from .discrete.categorical import Categorical
 from .discrete.multinomial import Multinomial
@@ -76,6 +83,7 @@ __all__ = [
     "Bernoulli",
     "CatTransform",
     "Categorical",
+    "Cauchy",
     "ComposeTransform",
     "CorrCholeskyTransform",
     "CumulativeDistributionTransform",
@@ -84,29 +92,35 @@ __all__ = [
     "ExpTransform",
     "Exponential",
     "ExponentialFamily",
+    "FisherSnedecor",
+    "Gumbel",
+    "HalfCauchy",
     "Independent",
-    "LogisticNormal",
     "IndependentTransform",
+    "Laplace",
+    "LogisticNormal",
     "LowerCholeskyTransform",
     "MixtureSameFamily",
     "Multinomial",
     "Normal",
     "OneHotCategorical",
     "OneHotCategoricalStraightThrough",
-    "RelaxedBernoulli",
-    "RelaxedOneHotCategorical",
     "PositiveDefiniteTransform",
     "PowerTransform",
+    "RelaxedBernoulli",
+    "RelaxedOneHotCategorical",
     "ReshapeTransform",
     "SigmoidTransform",
     "SoftmaxTransform",
     "SoftplusTransform",
     "StackTransform",
     "StickBreakingTransform",
+    "StudentT",
     "TanhTransform",
     "Transform",
     "TransformedDistribution",
     "Uniform",
+    "Weibull",
     "biject_to",
     "constraint_registry",
     "constraints",
