@@ -14,11 +14,12 @@ $(VENV_STAMP): pyproject.toml
 demo: $(VENV_STAMP)
 	$(PY) examples/demo.py
 
+# One torch thread per test worker: two workers on two cores, no oversubscription.
 test: $(VENV_STAMP)
-	$(PY) -m pytest -n 2 tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
 
 test-fast: $(VENV_STAMP)
-	$(PY) -m pytest -n 2 -m "not slow" tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -m "not slow" tests
 
 bench: $(VENV_STAMP)
 	$(PY) benchmarks/compare.py
@@ -31,3 +32,17 @@ lint: $(VENV_STAMP)
 
 clean:
 	rm -rf .venv build *.egg-info src/*.egg-info .pytest_cache
+
+# Documentation: the docs extra on top of the usual venv, the gallery figures, then the site.
+.PHONY: docs gallery
+DOCS_STAMP := .venv/.docs-installed
+
+$(DOCS_STAMP): $(VENV_STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[test,demo,docs]'
+	touch $(DOCS_STAMP)
+
+gallery: $(DOCS_STAMP)
+	$(PY) docs/gallery.py
+
+docs: gallery
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict

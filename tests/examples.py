@@ -177,6 +177,7 @@ from . import (  # noqa: E402
     examples_counts,
     examples_gamma_beta,
     examples_heavy_tails,
+    examples_multivariate,
     examples_onehot,
     examples_positive,
 )
@@ -187,6 +188,7 @@ for _area in (
     examples_onehot,
     examples_gamma_beta,
     examples_heavy_tails,
+    examples_multivariate,
     examples_positive,
 ):
     EXAMPLES += _area.EXAMPLES

@@ -287,8 +287,8 @@ def test_rsample_grad(ex: Example):
             h = 1e-6 * (abs(base.reshape(-1)[i].item()) or 1.0)
             values = []
             for sign in (1, -1):
-                shifted = base.clone()
-                shifted.reshape(-1)[i] += sign * h
+                shifted = base.clone(memory_format=torch.contiguous_format)
+                shifted.view(-1)[i] += sign * h
                 kwargs = dict(ex.params, **{name: shifted})
                 values.append(ex.cls(**kwargs).rsample((4,), generator=gen(3)))
             # difference elementwise, then sum: no cancellation across batch members
@@ -316,8 +316,8 @@ def test_log_prob_gradcheck(ex: Example):
 
 def invalid_like(constraint, value: torch.Tensor) -> torch.Tensor:
     """A copy of ``value`` whose first entry (or first event) violates ``constraint``."""
-    bad = value.clone()
-    flat = bad.reshape(-1)
+    bad = value.clone(memory_format=torch.contiguous_format)
+    flat = bad.view(-1)
     if isinstance(constraint, constraints._IndependentConstraint):
         flat[0] = torch.nan
     elif isinstance(constraint, constraints._Simplex):

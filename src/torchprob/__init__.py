@@ -51,7 +51,11 @@ from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .kl import kl_divergence, register_kl
 from .multivariate.dirichlet import Dirichlet
+from .multivariate.lkj_cholesky import LKJCholesky
 from .multivariate.logistic_normal import LogisticNormal
+from .multivariate.low_rank_multivariate_normal import LowRankMultivariateNormal
+from .multivariate.multivariate_normal import MultivariateNormal
+from .multivariate.wishart import Wishart
 from .transforms import (
     AbsTransform,
     AffineTransform,
@@ -97,11 +101,14 @@ __all__ = [
     "HalfCauchy",
     "Independent",
     "IndependentTransform",
+    "LKJCholesky",
     "Laplace",
     "LogisticNormal",
+    "LowRankMultivariateNormal",
     "LowerCholeskyTransform",
     "MixtureSameFamily",
     "Multinomial",
+    "MultivariateNormal",
     "Normal",
     "OneHotCategorical",
     "OneHotCategoricalStraightThrough",
@@ -121,6 +128,7 @@ __all__ = [
     "TransformedDistribution",
     "Uniform",
     "Weibull",
+    "Wishart",
     "biject_to",
     "constraint_registry",
     "constraints",

@@ -1,0 +1,1 @@
+"""Multivariate distributions: normal, low-rank normal, Wishart, LKJ, Dirichlet, ..."""
