@@ -550,9 +550,14 @@ class Distribution:
         return index
 
     def to(
-        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+        self,
+        device: torch.device | str | torch.dtype | None = None,
+        dtype: torch.dtype | None = None,
     ) -> Distribution:
-        """The same distribution with parameters on ``device`` and/or of floating ``dtype``."""
+        """The same distribution with parameters on ``device`` and/or of floating ``dtype``
+        (``d.to(torch.float64)`` works too, as for tensors)."""
+        if isinstance(device, torch.dtype):
+            device, dtype = None, device
 
         def move(t: Tensor, event_dim: int) -> Tensor:
             if dtype is not None and t.is_floating_point():

@@ -150,9 +150,13 @@ class TransformedDistribution(Distribution):
         return self._with_base(self.base_dist[index], self.transforms)
 
     def to(
-        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+        self,
+        device: torch.device | str | torch.dtype | None = None,
+        dtype: torch.dtype | None = None,
     ) -> Distribution:
         """The same distribution with the base and the transforms' tensors moved."""
+        if isinstance(device, torch.dtype):
+            device, dtype = None, device
         if self._init_kwargs():
             return super().to(device, dtype)
         moved = [t._to(device, dtype) for t in self.transforms]
