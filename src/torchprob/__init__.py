@@ -42,9 +42,13 @@ from .continuous.student_t import StudentT
 from .continuous.uniform import Uniform
 from .continuous.weibull import Weibull
 from .discrete.bernoulli import Bernoulli
+from .discrete.binomial import Binomial
 from .discrete.categorical import Categorical
+from .discrete.geometric import Geometric
 from .discrete.multinomial import Multinomial
+from .discrete.negative_binomial import NegativeBinomial
 from .discrete.one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
+from .discrete.poisson import Poisson
 from .discrete.relaxed_bernoulli import RelaxedBernoulli
 from .discrete.relaxed_categorical import RelaxedOneHotCategorical
 from .distribution import Distribution
@@ -85,6 +89,7 @@ __all__ = [
     "AbsTransform",
     "AffineTransform",
     "Bernoulli",
+    "Binomial",
     "CatTransform",
     "Categorical",
     "Cauchy",
@@ -97,6 +102,7 @@ __all__ = [
     "Exponential",
     "ExponentialFamily",
     "FisherSnedecor",
+    "Geometric",
     "Gumbel",
     "HalfCauchy",
     "Independent",
@@ -109,9 +115,11 @@ __all__ = [
     "MixtureSameFamily",
     "Multinomial",
     "MultivariateNormal",
+    "NegativeBinomial",
     "Normal",
     "OneHotCategorical",
     "OneHotCategoricalStraightThrough",
+    "Poisson",
     "PositiveDefiniteTransform",
     "PowerTransform",
     "RelaxedBernoulli",
