@@ -268,3 +268,22 @@ def test_tail_function_routes_are_chosen_per_class():
     for name in ("cdf", "log_cdf", "survival_function", "log_survival_function"):
         with pytest.raises(NotImplementedError):
             getattr(Nothing(), name)(x)
+
+
+@pytest.mark.parametrize("num_classes,draws", [(3, 10), (1000, 20000)])
+def test_categorical_samplers_both_routes(num_classes, draws):
+    """The exponential race (few draws) and inversion (many) both honour zero-probability
+    classes and the class frequencies."""
+    probs = torch.rand(2, num_classes, dtype=torch.float64)
+    probs[:, 0] = 0.0
+    probs[1, -1] = 0.0
+    d = tp.Categorical(probs=probs)
+    x = d.sample((draws,), generator=torch.Generator().manual_seed(0))
+    assert x.shape == (draws, 2)
+    assert not (x == 0).any() and not (x[:, 1] == num_classes - 1).any()
+    if num_classes == 3:
+        return
+    counts = torch.stack([torch.bincount(x[:, i], minlength=num_classes) for i in range(2)])
+    expected = draws * d.probs
+    z = (counts - expected) / expected.clamp(min=1e-12).sqrt()
+    assert z[expected > 0].abs().max() < 6

@@ -16,6 +16,9 @@ from ..utils import EMPTY, ShapeLike, kl_term, lazy_property, logits_to_probs, p
 __all__ = ["Categorical"]
 
 
+_RACE_LIMIT = 4096  # draws x classes up to which the exponential race is the cheaper sampler
+
+
 @functools.lru_cache(maxsize=64)
 def _classes(num_events: int) -> constraints.Constraint:
     """The support ``{0, ..., num_events - 1}``, built once per size (it is immutable)."""
@@ -99,18 +102,29 @@ class Categorical(Distribution):
     def sample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        """An exponential race: with :math:`E_k \\sim \\mathrm{Exp}(1)` i.i.d.,
-        :math:`\\arg\\max_k p_k / E_k` is class :math:`k` with probability :math:`p_k`.
+        """Exact draws, by whichever of two methods costs less memory traffic.
 
-        Four elementwise ops and an ``argmax``, batched, no ``multinomial``; draws are clamped
-        away from 0 so a zero-probability class can never win.
+        Few draws from few classes: an exponential race, :math:`\\arg\\max_k p_k / E_k` with
+        :math:`E_k \\sim \\mathrm{Exp}(1)` i.i.d. (elementwise ops and an ``argmax``, no
+        ``multinomial``; draws are clamped away from 0 so a zero-probability class never wins).
+        Many draws times classes: inversion, one uniform per draw searched in the cumulative
+        probabilities (normalized so that the last entry is exactly 1 and zero-probability
+        classes can never be returned).
         """
         probs = self.probs
-        shape = self._extended_shape(sample_shape) + probs.shape[-1:]
+        shape = self._extended_shape(sample_shape)
+        num_draws = shape.numel() // max(1, self._batch_shape.numel())
         with torch.no_grad():
-            race = probs.new_empty(shape).exponential_(generator=generator)
-            race.clamp_(min=torch.finfo(race.dtype).tiny)
-            return torch.div(probs, race, out=race).argmax(-1)
+            if num_draws * self._num_events <= _RACE_LIMIT:
+                race = probs.new_empty(shape + probs.shape[-1:]).exponential_(generator=generator)
+                race.clamp_(min=torch.finfo(race.dtype).tiny)
+                return torch.div(probs, race, out=race).argmax(-1)
+            cumulative = probs.cumsum(-1)
+            cumulative = cumulative / cumulative[..., -1:]
+            cumulative = cumulative.expand(self._batch_shape + probs.shape[-1:]).contiguous()
+            u = probs.new_empty(self._batch_shape + (num_draws,)).uniform_(generator=generator)
+            draws = torch.searchsorted(cumulative, u, right=True)
+            return draws.movedim(-1, 0).reshape(shape)
 
     def _log_probs(self) -> Tensor:
         """Exact log-probabilities: ``logits`` when given, else ``log(probs)`` unclamped (the
