@@ -32,14 +32,20 @@ from .composite.mixture_same_family import MixtureSameFamily
 from .composite.transformed_distribution import TransformedDistribution
 from .constraint_registry import biject_to, transform_to
 from .continuous.cauchy import Cauchy
+from .continuous.continuous_bernoulli import ContinuousBernoulli
 from .continuous.exponential import Exponential
 from .continuous.fisher_snedecor import FisherSnedecor
+from .continuous.generalized_pareto import GeneralizedPareto
 from .continuous.gumbel import Gumbel
 from .continuous.half_cauchy import HalfCauchy
+from .continuous.half_normal import HalfNormal
 from .continuous.laplace import Laplace
+from .continuous.log_normal import LogNormal
 from .continuous.normal import Normal
+from .continuous.pareto import Pareto
 from .continuous.student_t import StudentT
 from .continuous.uniform import Uniform
+from .continuous.von_mises import VonMises
 from .continuous.weibull import Weibull
 from .discrete.bernoulli import Bernoulli
 from .discrete.binomial import Binomial
@@ -94,6 +100,7 @@ __all__ = [
     "Categorical",
     "Cauchy",
     "ComposeTransform",
+    "ContinuousBernoulli",
     "CorrCholeskyTransform",
     "CumulativeDistributionTransform",
     "Dirichlet",
@@ -102,13 +109,16 @@ __all__ = [
     "Exponential",
     "ExponentialFamily",
     "FisherSnedecor",
+    "GeneralizedPareto",
     "Geometric",
     "Gumbel",
     "HalfCauchy",
+    "HalfNormal",
     "Independent",
     "IndependentTransform",
     "LKJCholesky",
     "Laplace",
+    "LogNormal",
     "LogisticNormal",
     "LowRankMultivariateNormal",
     "LowerCholeskyTransform",
@@ -119,6 +129,7 @@ __all__ = [
     "Normal",
     "OneHotCategorical",
     "OneHotCategoricalStraightThrough",
+    "Pareto",
     "Poisson",
     "PositiveDefiniteTransform",
     "PowerTransform",
@@ -135,6 +146,7 @@ __all__ = [
     "Transform",
     "TransformedDistribution",
     "Uniform",
+    "VonMises",
     "Weibull",
     "Wishart",
     "biject_to",
