@@ -24,6 +24,7 @@ test-fast: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	$(PY) benchmarks/compare.py
 	$(PY) benchmarks/compare.py --section transforms
+	$(PY) benchmarks/compare.py --section special
 
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check src tests benchmarks examples

@@ -6,6 +6,7 @@ Usage::
     python benchmarks/compare.py --quick            # a few seconds, for the smoke test
     python benchmarks/compare.py --only Normal,Categorical --batch 1 --json out.json
     python benchmarks/compare.py --section transforms  # the transforms section (not in "all")
+    python benchmarks/compare.py --section special     # torchprob.special vs SciPy (not in "all")
 
 Ratio = torchprob time / torch time, so a ratio below 1 means torchprob is faster.  Each section
 ends with the geometric mean of its ratios.
@@ -30,6 +31,12 @@ transforms
     ``y = t(x)`` then ``t.log_abs_det_jacobian(x, y)`` (the forward pass of a flow layer), at a
     scalar ``x`` (one torch thread, like tiny) and at 10**6 elements (like big, with its clone
     floor).  Run it with ``--section transforms``; ``all`` does not include it.
+special
+    ``torchprob.special`` against SciPy's ufunc of the same name on the same 10**6 values (numpy
+    arrays and the tensors sharing their memory), both on one thread (``torch.set_num_threads(1)``;
+    SciPy's ufuncs are single-threaded), CPU clock.  The reference is SciPy, not torch (which lacks
+    these functions): its times fill the torch columns of the JSON.  Run it with
+    ``--section special``; ``all`` does not include it.
 
 Method
 ------
@@ -230,6 +237,25 @@ TRANSFORMS: list[tuple[str, Callable[[int], tuple[Make, torch.Tensor]]]] = [
     ("Tanh", lambda n: (_tr("TanhTransform"), torch.randn(n) if n else torch.randn(()))),
 ]
 TRANSFORMS_N = 10**6
+
+
+SPECIAL_N = 1_000_000
+
+
+def _special_data(n: int, k: int) -> list[Any]:
+    """k shape-like arrays log-uniform on [0.1, 1000] and one uniform on (0, 1), fixed seed."""
+    g = torch.Generator().manual_seed(0)
+    shapes = [torch.empty(n, dtype=torch.float64).uniform_(-1, 3, generator=g) for _ in range(k)]
+    u = torch.rand(n, dtype=torch.float64, generator=g)
+    return [(10.0**s).numpy() for s in shapes] + [u.numpy()]
+
+
+# One line per function: (name, size n -> numpy arguments); SciPy's function of the same name is
+# the reference.
+SPECIAL: list[tuple[str, Callable[[int], list[Any]]]] = [
+    ("betainc", lambda n: _special_data(n, 2)),  # a, b, x
+    ("gammaincinv", lambda n: _special_data(n, 1)),  # a, p
+]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -517,6 +543,37 @@ def run_transforms(
     return rows
 
 
+def run_special(
+    cand: Any, cases: list[tuple[str, Callable[[int], list[Any]]]], n: int, st: Settings
+) -> list[Row]:
+    rows = []
+    for name, build in cases:
+        args = build(n)
+        row = Row("special", name, [n], False)
+        rows.append(row)
+        try:
+            scipy_fn = getattr(importlib.import_module("scipy.special"), name)
+        except ImportError as exc:
+            row.status = _error(exc)
+            continue
+        fn = lookup(cand, "special." + name)
+        if fn is None:
+            row.status = f"missing: special.{name}"
+            continue
+        tensors = [torch.from_numpy(a) for a in args]
+        fns = {
+            "torch": lambda f=scipy_fn, v=args: f(*v),
+            "cand": lambda f=fn, v=tensors: f(*v),
+        }
+        try:
+            row.finish(measure(fns, st))
+        except Exception as exc:
+            row.status = _error(exc)
+        del fns
+        gc.collect()
+    return rows
+
+
 # ----------------------------------------------------------------------------------------------
 # Printing
 
@@ -612,6 +669,18 @@ def print_transforms(rows: list[Row], label: str, n: int) -> None:
     print(f"geomean {label}/torch: {geomean(ok):.2f} over {len(ok)}")
 
 
+def print_special(rows: list[Row], label: str, n: int) -> None:
+    print(f"\n== Special: {label}.special vs SciPy, {n:,} elements, one thread each ==")
+    print(f"{'function':14} {'scipy ms':>10} {label + ' ms':>13} {'ratio':>6}")
+    for r in rows:
+        if r.status != "ok":
+            print(f"{r.name:14} ({r.status})")
+            continue
+        print(f"{r.name:14} {r.torch_ns / 1e6:10.1f} {r.cand_ns / 1e6:13.1f} {r.ratio:6.2f}")
+    ok = [r.ratio for r in rows if r.status == "ok"]
+    print(f"geomean {label}/scipy: {geomean(ok):.2f} over {len(ok)}")
+
+
 # ----------------------------------------------------------------------------------------------
 # Command line
 
@@ -622,7 +691,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--quick", action="store_true", help="few short rounds, small big tensors")
     p.add_argument("--only", default="", help="comma-separated distribution names")
-    p.add_argument("--section", choices=["all", "tiny", "big", "transforms"], default="all")
+    p.add_argument(
+        "--section", choices=["all", "tiny", "big", "transforms", "special"], default="all"
+    )
     p.add_argument(
         "--batch",
         type=int,
@@ -664,16 +735,17 @@ def main(argv: list[str] | None = None) -> int:
     libs = {"torch": importlib.import_module(REFERENCE), "cand": cand}
     label = "torchprob" if args.candidate == "torchprob" else "candidate"
 
-    tiny, big, trans = list(TINY), list(BIG), list(TRANSFORMS)
+    tiny, big, trans, spec = list(TINY), list(BIG), list(TRANSFORMS), list(SPECIAL)
     if args.only:
         wanted = {w.strip().lower() for w in args.only.split(",") if w.strip()}
         tiny = [c for c in tiny if c[0].lower() in wanted]
         big = [c for c in big if c[0].lower() in wanted]
         trans = [c for c in trans if c[0].lower() in wanted]
-        unknown = wanted - {c[0].lower() for c in tiny + big + trans}
+        spec = [c for c in spec if c[0].lower() in wanted]
+        unknown = wanted - {c[0].lower() for c in tiny + big + trans + spec}
         if unknown:
             print(f"--only: not in the tables: {', '.join(sorted(unknown))}", file=sys.stderr)
-        if not tiny and not big and not trans:
+        if not tiny and not big and not trans and not spec:
             return 2
     tiny_clock = "cpu" if args.clock == "auto" else args.clock
     big_clock = ("cpu" if big_threads == 1 else "wall") if args.clock == "auto" else args.clock
@@ -681,12 +753,15 @@ def main(argv: list[str] | None = None) -> int:
         tiny_st = Settings(args.rounds or 3, 500_000, 100_000, tiny_clock)
         big_st = Settings(args.rounds or 3, 500_000, 0, big_clock)
         big_n = args.big_n or 20_000  # below torch's grain size: no threads
-        trans_n = 20_000
+        trans_n = special_n = 20_000
+        special_st = Settings(args.rounds or 3, 500_000, 0, "cpu")
     else:
         tiny_st = Settings(args.rounds or 7, 25_000_000, 20_000_000, tiny_clock)
         big_st = Settings(args.rounds or 5, 50_000_000, 0, big_clock)
         big_n = args.big_n or 10_000_000
         trans_n = TRANSFORMS_N
+        special_n = SPECIAL_N
+        special_st = Settings(args.rounds or 5, 50_000_000, 0, "cpu")
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
     print(
@@ -728,6 +803,11 @@ def main(argv: list[str] | None = None) -> int:
                     part = run_transforms(libs, trans, n, st)
                     print_transforms(part, label, n)
                     rows += part
+            if args.section == "special" and spec:
+                torch.set_num_threads(1)
+                part = run_special(cand, spec, special_n, special_st)
+                print_special(part, label, special_n)
+                rows += part
     finally:
         torch.set_num_threads(threads_before)
         gc.unfreeze()

@@ -31,14 +31,19 @@ from .composite.independent import Independent
 from .composite.mixture_same_family import MixtureSameFamily
 from .composite.transformed_distribution import TransformedDistribution
 from .constraint_registry import biject_to, transform_to
+from .continuous.beta import Beta
 from .continuous.cauchy import Cauchy
+from .continuous.chi2 import Chi2
 from .continuous.continuous_bernoulli import ContinuousBernoulli
 from .continuous.exponential import Exponential
 from .continuous.fisher_snedecor import FisherSnedecor
+from .continuous.gamma import Gamma
 from .continuous.generalized_pareto import GeneralizedPareto
 from .continuous.gumbel import Gumbel
 from .continuous.half_cauchy import HalfCauchy
 from .continuous.half_normal import HalfNormal
+from .continuous.inverse_gamma import InverseGamma
+from .continuous.kumaraswamy import Kumaraswamy
 from .continuous.laplace import Laplace
 from .continuous.log_normal import LogNormal
 from .continuous.normal import Normal
@@ -95,10 +100,12 @@ __all__ = [
     "AbsTransform",
     "AffineTransform",
     "Bernoulli",
+    "Beta",
     "Binomial",
     "CatTransform",
     "Categorical",
     "Cauchy",
+    "Chi2",
     "ComposeTransform",
     "ContinuousBernoulli",
     "CorrCholeskyTransform",
@@ -109,6 +116,7 @@ __all__ = [
     "Exponential",
     "ExponentialFamily",
     "FisherSnedecor",
+    "Gamma",
     "GeneralizedPareto",
     "Geometric",
     "Gumbel",
@@ -116,6 +124,8 @@ __all__ = [
     "HalfNormal",
     "Independent",
     "IndependentTransform",
+    "InverseGamma",
+    "Kumaraswamy",
     "LKJCholesky",
     "Laplace",
     "LogNormal",
