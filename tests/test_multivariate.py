@@ -24,6 +24,7 @@ from torchprob.multivariate.low_rank_multivariate_normal import LowRankMultivari
 from torchprob.multivariate.multivariate_normal import MultivariateNormal
 from torchprob.multivariate.wishart import Wishart
 
+from . import examples  # noqa: F401  (the table first: area modules import it at load time)
 from .examples_multivariate import badly_scaled, spd
 
 F64 = torch.float64

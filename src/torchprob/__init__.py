@@ -26,7 +26,15 @@ Beyond torch.distributions: ``sample(..., generator=g)``, ``d.to(device)``, batc
 offending argument, its constraint and the bad values.
 """
 
-from . import constraint_registry, constraints, kl, special, transforms, utils
+from . import (
+    constraint_registry,
+    constraints,
+    kl,
+    kl_pairs,  # noqa: F401  (registers the cross-family KL rules)
+    special,
+    transforms,
+    utils,
+)
 from .composite.independent import Independent
 from .composite.mixture_same_family import MixtureSameFamily
 from .composite.transformed_distribution import TransformedDistribution

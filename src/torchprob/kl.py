@@ -15,8 +15,9 @@ from torch import Tensor
 
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
+from .kl_monte_carlo import monte_carlo_kl
 
-__all__ = ["kl_divergence", "register_kl"]
+__all__ = ["kl_divergence", "monte_carlo_kl", "register_kl"]
 
 KLFunction = Callable[..., Tensor]
 
