@@ -25,6 +25,7 @@ bench: $(VENV_STAMP)
 	$(PY) benchmarks/compare.py
 	$(PY) benchmarks/compare.py --section transforms
 	$(PY) benchmarks/compare.py --section special
+	$(PY) benchmarks/compare.py --section calls
 
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check src tests benchmarks examples

@@ -262,6 +262,68 @@ SPECIAL: list[tuple[str, Callable[[int], list[Any]]]] = [
 # Looking things up in a library
 
 
+# Whole calls at realistic sizes (section "calls"): each builder gets a library and returns a
+# zero-argument callable; inputs are built once per library, outside the timed loop.
+def _mvn_pair(lib: Any, b: int, d: int) -> tuple[Any, Any, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(b, d, d, generator=g) / d**0.5 + 2 * torch.eye(d)
+    tril_p = torch.linalg.cholesky(a @ a.mT)
+    a = torch.randn(b, d, d, generator=g) / d**0.5 + 2 * torch.eye(d)
+    tril_q = torch.linalg.cholesky(a @ a.mT)
+    loc = torch.randn(b, d, generator=g)
+    return tril_p, tril_q, loc
+
+
+def _call_kl_normal(lib: Any) -> Callable[[], Any]:
+    a, b = torch.randn(1000), torch.rand(1000) + 0.5
+    return lambda: lib.kl_divergence(lib.Normal(a, b), lib.Normal(b, a.abs() + 0.1))
+
+
+def _call_kl_categorical(lib: Any) -> Callable[[], Any]:
+    p, q = torch.randn(1000, 100), torch.randn(1000, 100)
+    return lambda: lib.kl_divergence(lib.Categorical(logits=p), lib.Categorical(logits=q))
+
+
+def _call_kl_mvn(lib: Any) -> Callable[[], Any]:
+    tp_, tq, loc = _mvn_pair(lib, 1000, 64)
+    return lambda: lib.kl_divergence(
+        lib.MultivariateNormal(loc, scale_tril=tp_), lib.MultivariateNormal(-loc, scale_tril=tq)
+    )
+
+
+def _call_mvn_log_prob(lib: Any) -> Callable[[], Any]:
+    tril, _, loc = _mvn_pair(lib, 1000, 64)
+    cov = tril @ tril.mT
+    x = torch.randn(1000, 64)
+    return lambda: lib.MultivariateNormal(loc, covariance_matrix=cov).log_prob(x)
+
+
+def _call_lowrank_log_prob(lib: Any) -> Callable[[], Any]:
+    loc, factor, diag = torch.randn(1000, 64), torch.randn(1000, 64, 4), torch.rand(1000, 64) + 0.5
+    x = torch.randn(1000, 64)
+    return lambda: lib.LowRankMultivariateNormal(loc, factor, diag).log_prob(x)
+
+
+def _call_wishart_sample(lib: Any) -> Callable[[], Any]:
+    scale = torch.eye(8) + 0.1
+    return lambda: lib.Wishart(df=torch.tensor(20.0), covariance_matrix=scale).sample((1000,))
+
+
+def _call_lkj_sample(lib: Any) -> Callable[[], Any]:
+    return lambda: lib.LKJCholesky(8, torch.tensor(2.0)).sample((1000,))
+
+
+CALLS: list[tuple[str, Callable[[Any], Callable[[], Any]]]] = [
+    ("kl Normal-Normal (1000)", _call_kl_normal),
+    ("kl Categorical-Categorical (1000x100)", _call_kl_categorical),
+    ("kl MVN-MVN (1000, d=64)", _call_kl_mvn),
+    ("MVN log_prob (1000, d=64)", _call_mvn_log_prob),
+    ("LowRankMVN log_prob (1000, d=64, r=4)", _call_lowrank_log_prob),
+    ("Wishart sample (1000, p=8)", _call_wishart_sample),
+    ("LKJCholesky sample (1000, d=8)", _call_lkj_sample),
+]
+
+
 def lookup(lib: Any, dotted: str) -> Any:
     """``lib.a.b`` for ``dotted="a.b"``, importing submodules on the way; None if absent."""
     obj = lib
@@ -578,6 +640,40 @@ def run_special(
 # Printing
 
 
+def run_calls(
+    libs: dict[str, Any], cases: list[tuple[str, Callable[[Any], Callable[[], Any]]]], st: Settings
+) -> list[Row]:
+    rows = []
+    for name, build in cases:
+        row = Row("calls", name, [], False)
+        rows.append(row)
+        fns: dict[str, Callable[[], Any]] = {}
+        for key, lib in libs.items():
+            try:
+                fn = build(lib)
+                fn()
+                fns[key] = fn
+            except Exception as exc:
+                row.status = _error(exc) + (" (torch)" if key == "torch" else "")
+                break
+        if row.status == "ok":
+            row.finish(measure(fns, st))
+        gc.collect()
+    return rows
+
+
+def print_calls(rows: list[Row], label: str) -> None:
+    print("\n== Calls at realistic sizes (construction included) ==")
+    print(f"{'call':40} {'torch ms':>10} {label + ' ms':>13} {'ratio':>6}")
+    for r in rows:
+        if r.status != "ok":
+            print(f"{r.name:40} ({r.status})")
+            continue
+        print(f"{r.name:40} {r.torch_ns / 1e6:10.3f} {r.cand_ns / 1e6:13.3f} {r.ratio:6.2f}")
+    ok = [r.ratio for r in rows if r.status == "ok"]
+    print(f"geomean {label}/torch: {geomean(ok):.2f} over {len(ok)}")
+
+
 def geomean(xs: list[float]) -> float:
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else math.nan
 
@@ -692,7 +788,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="few short rounds, small big tensors")
     p.add_argument("--only", default="", help="comma-separated distribution names")
     p.add_argument(
-        "--section", choices=["all", "tiny", "big", "transforms", "special"], default="all"
+        "--section",
+        choices=["all", "tiny", "big", "transforms", "special", "calls"],
+        default="all",
     )
     p.add_argument(
         "--batch",
@@ -803,6 +901,11 @@ def main(argv: list[str] | None = None) -> int:
                     part = run_transforms(libs, trans, n, st)
                     print_transforms(part, label, n)
                     rows += part
+            if args.section == "calls":
+                torch.set_num_threads(big_threads)
+                part = run_calls(libs, CALLS, big_st)
+                print_calls(part, label)
+                rows += part
             if args.section == "special" and spec:
                 torch.set_num_threads(1)
                 part = run_special(cand, spec, special_n, special_st)
