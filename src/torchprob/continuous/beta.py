@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from .. import constraints
+from .. import constraints, special
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
@@ -64,7 +64,9 @@ class Beta(ExponentialFamily):
 
     ``log_prob``, ``entropy`` and the log-normalizer stay exact for shapes from
     :math:`10^{-3}` to :math:`10^{5}` and beyond; samples are drawn in log space, so that tiny
-    shapes give the tiny values they should (not 0/0 of two underflowed gammas).
+    shapes give the tiny values they should (not 0/0 of two underflowed gammas). The cdf and
+    survival function are the regularized incomplete beta function and its complement, each
+    tail computed directly; ``icdf`` is its inverse.
 
     Args:
         concentration1: :math:`a > 0` (often called alpha).
@@ -147,6 +149,17 @@ class Beta(ExponentialFamily):
         big = torch.minimum(a, b) >= SERIES_FROM
         saddle = _saddle(a.clamp(min=SERIES_FROM), b.clamp(min=SERIES_FROM), value)
         return torch.where(big, saddle, _direct(a, b, value, log_beta(a, b)))
+
+    @validate_sample
+    def cdf(self, value: Tensor) -> Tensor:
+        return special.betainc(self.concentration1, self.concentration0, value)
+
+    @validate_sample
+    def survival_function(self, value: Tensor) -> Tensor:
+        return special.betaincc(self.concentration1, self.concentration0, value)
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return special.betaincinv(self.concentration1, self.concentration0, value)
 
     def entropy(self) -> Tensor:
         r""":math:`\Phi(a) + \Phi(b) - \Phi(a+b) - \psi(a+b)`, with :math:`\Phi` the gamma

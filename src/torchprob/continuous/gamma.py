@@ -162,7 +162,8 @@ class Gamma(ExponentialFamily):
 
     ``log_prob`` and ``entropy`` stay exact for shapes up to :math:`10^{8}` and beyond (no
     cancellation of :math:`a\ln a`-sized terms); the cdf and survival function are the
-    regularized incomplete gamma functions, each tail computed directly.
+    regularized incomplete gamma functions, each tail computed directly, and ``icdf`` their
+    inverse (exact in both tails).
 
     Args:
         concentration: shape :math:`a > 0`.
@@ -233,6 +234,9 @@ class Gamma(ExponentialFamily):
     @validate_sample
     def survival_function(self, value: Tensor) -> Tensor:
         return special.gammaincc(self.concentration, self.rate * value)
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return special.gammaincinv(self.concentration, value) / self.rate
 
     def entropy(self) -> Tensor:
         return entropy_core(self.concentration) - self.rate.log()

@@ -25,7 +25,7 @@ class InverseGamma(TransformedDistribution):
 
     Computed directly (``base_dist`` and ``transforms`` are there for compatibility): the
     density exact for large :math:`a`, the cdf :math:`Q(a, \beta/y)` and survival function
-    :math:`P(a, \beta/y)` each exact in its own tail.
+    :math:`P(a, \beta/y)` each exact in its own tail, and ``icdf`` their inverse.
 
     Args:
         concentration: shape :math:`a > 0`.
@@ -47,7 +47,6 @@ class InverseGamma(TransformedDistribution):
     __getitem__ = Distribution.__getitem__
     to = Distribution.to
     sample = Distribution.sample
-    icdf = Distribution.icdf  # needs the inverse of the incomplete gamma function
 
     def __init__(
         self,
@@ -112,6 +111,9 @@ class InverseGamma(TransformedDistribution):
     def log_survival_function(self, value: Tensor) -> Tensor:
         """Exact in the heavy right tail, also beyond the underflow of the survival function."""
         return log_gammainc(self.concentration, self.rate / value)
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.rate / special.gammainccinv(self.concentration, value)
 
     def entropy(self) -> Tensor:
         a = self.concentration
