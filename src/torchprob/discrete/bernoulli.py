@@ -17,10 +17,8 @@ from ..utils import (
     ShapeLike,
     broadcast_all,
     kl_term,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
+from ._binary import BinaryParameterized, require_one
 
 __all__ = ["Bernoulli"]
 
@@ -49,7 +47,7 @@ def _step(value: Tensor, middle: Tensor, below: float, above: float) -> Tensor:
     return torch.where(value < 0, below, inner).to(middle.dtype)
 
 
-class Bernoulli(ExponentialFamily):
+class Bernoulli(BinaryParameterized, ExponentialFamily):
     r"""Bernoulli distribution: :math:`P(x = 1) = p`, :math:`P(x = 0) = 1 - p`,
 
     .. math:: P(x) = p^x (1-p)^{1-x}, \qquad x \in \{0, 1\},
@@ -80,8 +78,7 @@ class Bernoulli(ExponentialFamily):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        require_one(probs, logits)
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
             self._param = self.probs
@@ -90,18 +87,6 @@ class Bernoulli(ExponentialFamily):
             self._param = self.logits
         self._from_probs = probs is not None
         super().__init__(self._param.shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> torch.Size:
-        return self._param.size()
 
     @property
     def mean(self) -> Tensor:

@@ -16,10 +16,8 @@ from ..utils import (
     ShapeLike,
     broadcast_all,
     kl_term,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
+from ._binary import BinaryParameterized, require_one
 from .bernoulli import _interior, _softplus
 from .poisson import (
     _HALF_LOG_2PI,
@@ -219,7 +217,7 @@ class _WindowSums(Distribution):
         return -(lp.exp() * lp).sum(0)
 
 
-class Binomial(_WindowSums):
+class Binomial(BinaryParameterized, _WindowSums):
     r"""Binomial distribution: the number of successes in :math:`n` (``total_count``)
     independent trials that each succeed with probability :math:`p`,
 
@@ -256,8 +254,7 @@ class Binomial(_WindowSums):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        require_one(probs, logits)
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, _as_float(probs, total_count))
             self._param = self.probs
@@ -270,18 +267,6 @@ class Binomial(_WindowSums):
             self.total_count = self.total_count.to(self._param.dtype)
         self._from_probs = probs is not None
         super().__init__(self._param.shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> torch.Size:
-        return self._param.size()
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:

@@ -14,16 +14,14 @@ from ..utils import (
     ShapeLike,
     broadcast_all,
     kl_term,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
+from ._binary import BinaryParameterized, require_one
 from .bernoulli import _softplus
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(BinaryParameterized, Distribution):
     r"""Geometric distribution: the number of failures before the first success in
     independent trials that each succeed with probability :math:`p` (torch's convention,
     support :math:`\{0, 1, \dots\}`; SciPy's ``geom`` counts the trials, ``loc=-1`` maps them),
@@ -50,8 +48,7 @@ class Geometric(Distribution):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        require_one(probs, logits)
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
             self._param = self.probs
@@ -68,14 +65,6 @@ class Geometric(Distribution):
         p = self.probs
         ok: Tensor | bool = p.item() > 0 if p.is_cpu and p.numel() == 1 else p > 0
         return [("probs", "GreaterThan(lower_bound=0.0)", p, ok)]
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def mean(self) -> Tensor:

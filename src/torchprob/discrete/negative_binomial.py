@@ -9,7 +9,8 @@ from torch import Tensor
 
 from .. import constraints
 from ..distribution import validate_sample
-from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from ..utils import EMPTY, ShapeLike, broadcast_all
+from ._binary import BinaryParameterized, require_one
 from .binomial import _as_float, _half_width, _WindowSums
 from .poisson import (
     _HALF_LOG_2PI,
@@ -25,7 +26,7 @@ from .poisson import (
 __all__ = ["NegativeBinomial"]
 
 
-class NegativeBinomial(_WindowSums):
+class NegativeBinomial(BinaryParameterized, _WindowSums):
     r"""Negative binomial distribution: the number of successes before the :math:`r`-th
     failure (``total_count``) in independent trials that each succeed with probability
     :math:`p` (``probs``), as in torch:
@@ -63,8 +64,7 @@ class NegativeBinomial(_WindowSums):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        require_one(probs, logits)
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, _as_float(probs, total_count))
             self._param = self.probs
@@ -77,18 +77,6 @@ class NegativeBinomial(_WindowSums):
             self.total_count = self.total_count.to(self._param.dtype)
         self._from_probs = probs is not None
         super().__init__(self._param.shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> torch.Size:
-        return self._param.size()
 
     def _odds(self) -> Tensor:
         """:math:`p / (1-p)` (exact from either parameter, unlike torch's clamped logits)."""

@@ -11,7 +11,8 @@ from torch import Tensor
 
 from .. import constraints
 from ..distribution import Distribution, validate_sample
-from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
+from ._binary import BinaryParameterized, require_one
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
@@ -57,7 +58,7 @@ class _Tempered(Distribution):
         return [("temperature", constraints.positive, t, ok)]
 
 
-class _RelaxedBinary(_Tempered):
+class _RelaxedBinary(BinaryParameterized, _Tempered):
     """``temperature`` plus exactly one of ``probs``/``logits`` (the other lazy), as Bernoulli."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -70,8 +71,7 @@ class _RelaxedBinary(_Tempered):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        require_one(probs, logits)
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
             self._param = self.probs
@@ -81,18 +81,6 @@ class _RelaxedBinary(_Tempered):
         self._from_probs = probs is not None
         batch = self._set_temperature(temperature, self._param, self._param.shape)
         super().__init__(batch, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> torch.Size:
-        return self._param.size()
 
     def _logit_draw(self, sample_shape: ShapeLike, generator: torch.Generator | None) -> Tensor:
         """:math:`(\\ell + L) / \\lambda` with logistic noise :math:`L = \\mathrm{logit}(U)`, the
