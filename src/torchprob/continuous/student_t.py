@@ -10,6 +10,7 @@ from torch import Tensor
 
 from .. import constraints
 from ..distribution import Distribution, validate_sample
+from ..special import betainc, betaincc, betainccinv, betaincinv
 from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
 
 __all__ = ["StudentT"]
@@ -18,6 +19,9 @@ _is_compiling = torch.compiler.is_compiling
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _HALF_LOG_2PIE = 0.5 * math.log(2 * math.pi * math.e)
 _FLOOR = 1e-30  # |y| below this adds nothing to log1p(y^2); keeps log|y| and its gradient finite
+# Beyond |y| = 1e100 (z = 1/(1 + y^2) < 1e-200, y^2 near overflow) the small tail is the leading
+# term z^(df/2) / ((df/2) B(df/2, 1/2)) of its series, exact (next term relatively ~ z).
+_FAR = 1e100
 
 # Asymptotic series in 1/x (x = df/2), from the Bernoulli numbers B_2n:
 #   S(x) = lgamma(x + 1/2) - lgamma(x) - log(x)/2
@@ -64,7 +68,8 @@ class StudentT(Distribution):
 
     The normalizer and the entropy switch to asymptotic series for large :math:`\nu`, so they
     stay exact up to :math:`\nu = 10^8` and beyond (where the Gamma-function differences
-    cancel). The cdf and icdf need the incomplete beta function and are not implemented.
+    cancel). The cdf and icdf use the incomplete beta function and its inverse on whichever of
+    :math:`z = \nu/(\nu + t^2)` and :math:`1 - z` is small, so both tails are exact.
 
     Args:
         df: degrees of freedom :math:`\nu > 0`.
@@ -152,6 +157,64 @@ class StudentT(Distribution):
         df_term = self._df_term()
         shift = scale.log().sub_(df_term) if isinstance(df_term, float) else scale.log() - df_term
         return t.add_(shift).neg_()
+
+    def _tails(self, value: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(small, large, negative)``: the tail beyond ``|t|`` (at most 1/2), the rest, and
+        whether ``t < 0``, for ``t = (value - loc)/scale``."""
+        a = 0.5 * self.df
+        y = (value - self.loc) / (self.scale * self.df.sqrt())
+        y2 = y.square()
+        # 2 P(T > |t|) = I_z(a, 1/2) with z = 1/(1 + y^2), = 1 - I_w(1/2, a) with w = 1 - z:
+        # through z where it is small (|y| >= 1), through w (exact) where z is next to 1.
+        near = y2 < 1
+        w = y2.clamp_max(1.0)
+        w = w / (1 + w)
+        z = y2.clamp(1.0, _FAR**2).add_(1).reciprocal_()
+        small = torch.where(near, betaincc(0.5, a, w), betainc(a, 0.5, z))
+        large = torch.where(near, betainc(0.5, a, w), betaincc(a, 0.5, z))
+        far = y.abs() > _FAR
+        if far.any():
+            log_y = y.abs().clamp_min(_FAR).log()
+            log_beta = torch.lgamma(a) - torch.lgamma(a + 0.5) + 0.5 * math.log(math.pi)
+            lead = torch.exp(-2 * a * log_y - a.log() - log_beta)
+            small, large = torch.where(far, lead, small), torch.where(far, 1 - lead, large)
+        return 0.5 * small, torch.add(large, 1.0).mul_(0.5), y < 0
+
+    @validate_sample
+    def cdf(self, value: Tensor) -> Tensor:
+        small, large, negative = self._tails(value)
+        return torch.where(negative, small, large)
+
+    @validate_sample
+    def survival_function(self, value: Tensor) -> Tensor:
+        small, large, negative = self._tails(value)
+        return torch.where(negative, large, small)
+
+    @validate_sample
+    def log_cdf(self, value: Tensor) -> Tensor:
+        small, _, negative = self._tails(value)
+        return torch.where(negative, small.log(), torch.log1p(-small))
+
+    @validate_sample
+    def log_survival_function(self, value: Tensor) -> Tensor:
+        small, _, negative = self._tails(value)
+        return torch.where(negative, torch.log1p(-small), small.log())
+
+    def icdf(self, value: Tensor) -> Tensor:
+        # For s = min(u, 1 - u) (exact): z = 1/(1 + y^2) solves I_z(a, 1/2) = 2s and its
+        # complement w = 1 - z solves 1 - I_w(1/2, a) = 2s; y^2 = w / z from whichever is small.
+        a = 0.5 * self.df
+        s = torch.minimum(value, 1 - value)
+        z = betaincinv(a, 0.5, 2 * s)
+        w = betainccinv(0.5, a, 2 * s)
+        y = torch.where(z < 0.5, (1 - z) / z, w / (1 - w)).sqrt_()
+        far = z < _FAR**-2  # z underflows: invert the leading term of the small tail
+        if far.any():
+            log_beta = torch.lgamma(a) - torch.lgamma(a + 0.5) + 0.5 * math.log(math.pi)
+            log_y = ((2 * s).log() + a.log() + log_beta) / (-2 * a)
+            y = torch.where(far, log_y.exp(), y)
+        t = y * self.df.sqrt()
+        return torch.addcmul(self.loc, self.scale, torch.where(value < 0.5, -t, t))
 
     def entropy(self) -> Tensor:
         x = 0.5 * self.df
