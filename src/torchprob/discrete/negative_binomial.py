@@ -140,7 +140,13 @@ class NegativeBinomial(BinaryParameterized, _WindowSums):
             spread = 0.5 * (torch.log1p(kk / rr) + kk.log()) + _HALF_LOG_2PI
             return st[0] - _stirlerr(r) - st[1] - bd[0] - bd[1] - spread
 
-        lp = plain() if _all_small(r, k) else _select(k + r <= _PLAIN_MAX, plain, saddle)
+        if _all_small(r, k):
+            lowest_k, lowest_r = _host_max(-k), _host_max(-r)
+            if lowest_k is not None and lowest_r is not None and lowest_k <= -1 and lowest_r < 0:
+                return plain()  # every k >= 1 and r > 0 (read on the host): nothing to patch
+            lp = plain()
+        else:
+            lp = _select(k + r <= _PLAIN_MAX, plain, saddle)
         lp = torch.where(k == 0, self._xlog_q(r), lp)
         return lp.masked_fill(k < 0, -math.inf)
 
