@@ -292,3 +292,15 @@ class TransformedDistribution(Distribution):
         for t in self.transforms:
             x = t(x)
         return x
+
+
+class DirectTransformedDistribution(TransformedDistribution):
+    """Base of the families that torch builds as a ``TransformedDistribution`` but that
+    torchprob computes directly: they skip ``TransformedDistribution.__init__``, store their own
+    parameters (so the generic parameter-table machinery of :class:`Distribution` rebuilds them)
+    and provide ``base_dist``/``transforms`` lazily, only for users who read them."""
+
+    expand = Distribution.expand  # type: ignore[assignment]
+    __getitem__ = Distribution.__getitem__
+    to = Distribution.to
+    sample = Distribution.sample

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..kl import register_kl
 from ..transforms import AffineTransform, ExpTransform, Transform
@@ -23,7 +23,7 @@ _PI_OVER_SQRT6 = math.pi / math.sqrt(6)
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
-class Gumbel(TransformedDistribution):
+class Gumbel(DirectTransformedDistribution):
     r"""Gumbel distribution with location :math:`\mu` (``loc``) and scale :math:`\beta`
     (``scale``):
 
@@ -47,12 +47,6 @@ class Gumbel(TransformedDistribution):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
-
-    # The generic machinery of Distribution, not the base-distribution route of the parent.
-    expand = Distribution.expand  # type: ignore[assignment]
-    __getitem__ = Distribution.__getitem__
-    to = Distribution.to
-    sample = Distribution.sample
 
     def __init__(
         self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, validate_sample
 from ..transforms import AbsTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
@@ -22,7 +22,7 @@ _TWO_OVER_PI = 2 / math.pi
 _HALF_PI = math.pi / 2
 
 
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(DirectTransformedDistribution):
     r"""Half-Cauchy distribution with scale :math:`\gamma` (``scale``), the law of :math:`|X|` for
     :math:`X \sim \mathrm{Cauchy}(0, \gamma)`:
 
@@ -44,12 +44,6 @@ class HalfCauchy(TransformedDistribution):
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
-
-    # The generic machinery of Distribution, not the base-distribution route of the parent.
-    expand = Distribution.expand  # type: ignore[assignment]
-    __getitem__ = Distribution.__getitem__
-    to = Distribution.to
-    sample = Distribution.sample
 
     def __init__(self, scale: Tensor | float, validate_args: bool | None = None) -> None:
         (self.scale,) = broadcast_all(scale)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, validate_sample
 from ..kl import register_kl
 from ..transforms import AbsTransform, Transform
@@ -23,7 +23,7 @@ _SQRT_2 = math.sqrt(2)
 _SQRT_HALF = math.sqrt(0.5)
 
 
-class HalfNormal(TransformedDistribution):
+class HalfNormal(DirectTransformedDistribution):
     r"""Half-normal distribution with scale :math:`\sigma` (``scale``), the law of :math:`|X|` for
     :math:`X \sim \mathrm{Normal}(0, \sigma)`:
 
@@ -47,12 +47,6 @@ class HalfNormal(TransformedDistribution):
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
-
-    # The generic machinery of Distribution, not the base-distribution route of the parent.
-    expand = Distribution.expand  # type: ignore[assignment]
-    __getitem__ = Distribution.__getitem__
-    to = Distribution.to
-    sample = Distribution.sample
 
     def __init__(self, scale: Tensor | float, validate_args: bool | None = None) -> None:
         (self.scale,) = broadcast_all(scale)

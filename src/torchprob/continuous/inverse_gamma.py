@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints, special
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, validate_sample
 from ..transforms import PowerTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
@@ -17,7 +17,7 @@ from .gamma import Gamma, entropy_core, gamma_log_prob, log_gammainc
 __all__ = ["InverseGamma"]
 
 
-class InverseGamma(TransformedDistribution):
+class InverseGamma(DirectTransformedDistribution):
     r"""Inverse gamma distribution with shape :math:`a` (``concentration``) and scale
     :math:`\beta` (``rate``): :math:`Y = 1/X` for :math:`X \sim \mathrm{Gamma}(a, \beta)`,
 
@@ -41,12 +41,6 @@ class InverseGamma(TransformedDistribution):
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.positive
     has_rsample = True
-
-    # The generic machinery of Distribution, not the base-distribution route of the parent.
-    expand = Distribution.expand  # type: ignore[assignment]
-    __getitem__ = Distribution.__getitem__
-    to = Distribution.to
-    sample = Distribution.sample
 
     def __init__(
         self,

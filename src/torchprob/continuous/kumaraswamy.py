@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..transforms import AffineTransform, PowerTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, euler_constant, lazy_property
@@ -28,7 +28,7 @@ def _log1m_pow(u: Tensor) -> Tensor:
     return torch.where(u > _LOG_HALF, torch.log(-torch.expm1(u)), torch.log1p(-torch.exp(u)))
 
 
-class Kumaraswamy(TransformedDistribution):
+class Kumaraswamy(DirectTransformedDistribution):
     r"""Kumaraswamy distribution with shapes :math:`a` (``concentration1``) and :math:`b`
     (``concentration0``):
 
@@ -56,12 +56,6 @@ class Kumaraswamy(TransformedDistribution):
     }
     support = constraints.unit_interval
     has_rsample = True
-
-    # The generic machinery of Distribution, not the base-distribution route of the parent.
-    expand = Distribution.expand  # type: ignore[assignment]
-    __getitem__ = Distribution.__getitem__
-    to = Distribution.to
-    sample = Distribution.sample
 
     def __init__(
         self,

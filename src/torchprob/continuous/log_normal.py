@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, validate_sample
 from ..kl import register_kl
 from ..special import ndtr
@@ -21,7 +21,7 @@ __all__ = ["LogNormal"]
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
-class LogNormal(TransformedDistribution):
+class LogNormal(DirectTransformedDistribution):
     r"""Log-normal distribution: :math:`Y = e^X` for :math:`X \sim \mathrm{Normal}(\mu, \sigma)`,
 
     .. math:: p(y) = \frac{1}{y\,\sigma\sqrt{2\pi}}
@@ -45,12 +45,6 @@ class LogNormal(TransformedDistribution):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
     has_rsample = True
-
-    # The generic machinery of Distribution, not the base-distribution route of the parent.
-    expand = Distribution.expand  # type: ignore[assignment]
-    __getitem__ = Distribution.__getitem__
-    to = Distribution.to
-    sample = Distribution.sample
 
     def __init__(
         self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..kl import _infinite_like, register_kl
 from ..transforms import AffineTransform, ExpTransform, Transform
@@ -30,7 +30,7 @@ def _log_ratio(x: Tensor, scale: Tensor) -> Tensor:
     return torch.where(d.isinf(), x.log() - scale.log(), torch.log1p(d))
 
 
-class Pareto(TransformedDistribution):
+class Pareto(DirectTransformedDistribution):
     r"""Pareto (type I) distribution with scale :math:`s` (``scale``) and shape :math:`\alpha`
     (``alpha``):
 
@@ -53,12 +53,6 @@ class Pareto(TransformedDistribution):
 
     arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
     has_rsample = True
-
-    # The generic machinery of Distribution, not the base-distribution route of the parent.
-    expand = Distribution.expand  # type: ignore[assignment]
-    __getitem__ = Distribution.__getitem__
-    to = Distribution.to
-    sample = Distribution.sample
 
     def __init__(
         self, scale: Tensor | float, alpha: Tensor | float, validate_args: bool | None = None

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..transforms import AffineTransform, PowerTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, euler_constant, lazy_property
@@ -47,7 +47,7 @@ def _log_gamma_ratio(a: Tensor) -> Tensor:
     return torch.where(a < 0.05, acc.add_(_VAR_SERIES[0]) * small.square(), direct)
 
 
-class Weibull(TransformedDistribution):
+class Weibull(DirectTransformedDistribution):
     r"""Weibull distribution with scale :math:`\lambda` (``scale``) and shape :math:`k`
     (``concentration``):
 
@@ -71,12 +71,6 @@ class Weibull(TransformedDistribution):
     arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
     support = constraints.positive
     has_rsample = True
-
-    # The generic machinery of Distribution, not the base-distribution route of the parent.
-    expand = Distribution.expand  # type: ignore[assignment]
-    __getitem__ = Distribution.__getitem__
-    to = Distribution.to
-    sample = Distribution.sample
 
     def __init__(
         self,
