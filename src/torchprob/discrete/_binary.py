@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..utils import lazy_property, logits_to_probs, probs_to_logits
+from ..utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["BinaryParameterized", "require_one"]
 
@@ -22,6 +22,19 @@ class BinaryParameterized:
     ``_param``); the other is computed on first use and cached, as in torch."""
 
     _param: Tensor
+    _from_probs: bool
+
+    def _store_binary(self, probs: Tensor | float | None, logits: Tensor | float | None) -> Tensor:
+        """Keep the one of ``probs``/``logits`` given (as a tensor) and return it."""
+        require_one(probs, logits)
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+            self._param = self.probs
+        else:
+            (self.logits,) = broadcast_all(logits)
+            self._param = self.logits
+        self._from_probs = probs is not None
+        return self._param
 
     @lazy_property
     def logits(self) -> Tensor:

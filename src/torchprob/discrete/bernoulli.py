@@ -15,10 +15,9 @@ from ..kl import register_kl
 from ..utils import (
     EMPTY,
     ShapeLike,
-    broadcast_all,
     kl_term,
 )
-from ._binary import BinaryParameterized, require_one
+from ._binary import BinaryParameterized
 
 __all__ = ["Bernoulli"]
 
@@ -78,14 +77,7 @@ class Bernoulli(BinaryParameterized, ExponentialFamily):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        require_one(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param = self.logits
-        self._from_probs = probs is not None
+        self._store_binary(probs, logits)
         super().__init__(self._param.shape, validate_args=validate_args)
 
     @property

@@ -12,10 +12,9 @@ from ..kl import register_kl
 from ..utils import (
     EMPTY,
     ShapeLike,
-    broadcast_all,
     kl_term,
 )
-from ._binary import BinaryParameterized, require_one
+from ._binary import BinaryParameterized
 from .bernoulli import _softplus
 
 __all__ = ["Geometric"]
@@ -48,14 +47,7 @@ class Geometric(BinaryParameterized, Distribution):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        require_one(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param = self.logits
-        self._from_probs = probs is not None
+        self._store_binary(probs, logits)
         super().__init__(self._param.shape, validate_args=validate_args)
 
     def _extra_param_checks(self) -> list:

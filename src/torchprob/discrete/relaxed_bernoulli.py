@@ -11,8 +11,8 @@ from torch import Tensor
 
 from .. import constraints
 from ..distribution import Distribution, validate_sample
-from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
-from ._binary import BinaryParameterized, require_one
+from ..utils import EMPTY, ShapeLike, lazy_property
+from ._binary import BinaryParameterized
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
@@ -71,14 +71,7 @@ class _RelaxedBinary(BinaryParameterized, _Tempered):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        require_one(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param = self.logits
-        self._from_probs = probs is not None
+        self._store_binary(probs, logits)
         batch = self._set_temperature(temperature, self._param, self._param.shape)
         super().__init__(batch, validate_args=validate_args)
 
