@@ -14,6 +14,7 @@ from .. import constraints
 from ..distribution import validate_sample
 from ..utils import EMPTY, ShapeLike
 from .one_hot_categorical import _CategoricalParams, _complement
+from .poisson import _bd0, _stirlerr  # Loader's saddle-point pieces, one copy
 
 __all__ = ["Multinomial"]
 
@@ -29,35 +30,6 @@ def _counts(total_count: int) -> constraints.Constraint:
 
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188)  # in powers of 1 / k^2
-
-
-def _stirlerr(k: Tensor) -> Tensor:
-    """Stirling's remainder :math:`\\log k! - (k + \\tfrac12)\\log k + k - \\log\\sqrt{2\\pi}`,
-    :math:`k > 0`: its series above 15, else from ``lgamma`` (both exact to rounding)."""
-    big = k > 15
-    small = torch.where(big, 1.0, k)
-    direct = torch.lgamma(small + 1) - (small + 0.5) * small.log() + small - _HALF_LOG_2PI
-    inv = torch.where(big, k, 16.0).reciprocal()
-    inv2, series = inv.square(), torch.full_like(inv, _STIRLING[-1])
-    for c in reversed(_STIRLING[:-1]):
-        series = c + inv2 * series
-    return torch.where(big, series * inv, direct)
-
-
-def _bd0(x: Tensor, m: Tensor) -> Tensor:
-    """Loader's deviance :math:`x \\log(x/m) + m - x \\ge 0`, by its series in
-    :math:`v = (x - m)/(x + m)` where :math:`|v| < 0.1` (no cancellation there)."""
-    d = x - m
-    v = d / (x + m)
-    near = v.abs() < 0.1
-    v = torch.where(near, v, 0.0)
-    v2, term, series = v.square(), 2 * x * v, d * v
-    for j in range(1, 12):  # |v|^22 < 1e-22
-        term = term * v2
-        series = series + term / (2 * j + 1)
-    direct = torch.special.xlogy(x, x) - torch.special.xlogy(x, m) - d
-    return torch.where(near, series, direct)
 
 
 def _binomial_log_pmf(x: Tensor, n: int, p: Tensor, q: Tensor) -> Tensor:
