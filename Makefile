@@ -26,6 +26,7 @@ bench: $(VENV_STAMP)
 	$(PY) benchmarks/compare.py --section transforms
 	$(PY) benchmarks/compare.py --section special
 	$(PY) benchmarks/compare.py --section calls
+	$(PY) benchmarks/compile_check.py
 
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check src tests benchmarks examples

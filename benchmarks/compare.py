@@ -194,18 +194,75 @@ TINY: list[tuple[str, Callable[[tuple[int, ...]], dict[str, Any]]]] = [
     ),
 ]
 
+
+def sc(v: float) -> torch.Tensor:
+    """A 0-dim float32 parameter (the big section's parameters are scalars)."""
+    return torch.tensor(v)
+
+
+def u01(n: int) -> torch.Tensor:
+    """``n`` values strictly inside (0, 1): ``rand`` gives an exact 0 about once per 2**24."""
+    return torch.rand(n).mul_(0.998).add_(0.001)
+
+
+def pos(n: int) -> torch.Tensor:
+    """``n`` positive values (exponential(1), shifted off 0)."""
+    return torch.empty(n).exponential_().add_(1e-3)
+
+
+def counts(n: int, mean: float) -> torch.Tensor:
+    """``n`` non-negative integer values (Poisson(mean) draws, as float32)."""
+    return torch.poisson(torch.full((n,), mean))
+
+
 # One line per distribution: (class name, size n -> (constructor keywords, value)).  The value
-# (or, for Categorical, the logits) has n elements; the parameters are scalars.
+# (or, for Categorical, the logits) has n elements; the parameters are scalars.  Every univariate
+# family of torch.distributions is here (those whose log_prob needs special functions too);
+# ``BIG_NOT_ELEMENTWISE`` names the rows the throughput-vs-copy summary leaves out.
 BIG: list[tuple[str, Callable[[int], tuple[dict[str, Any], torch.Tensor]]]] = [
-    ("Normal", lambda n: (dict(loc=torch.tensor(0.0), scale=torch.tensor(1.0)), torch.randn(n))),
-    ("Uniform", lambda n: (dict(low=torch.tensor(0.0), high=torch.tensor(1.0)), torch.rand(n))),
-    ("Exponential", lambda n: (dict(rate=torch.tensor(1.5)), torch.empty(n).exponential_())),
-    ("Bernoulli", lambda n: (dict(probs=torch.tensor(0.3)), torch.rand(n).lt(0.3).float())),
+    ("Normal", lambda n: (dict(loc=sc(0.0), scale=sc(1.0)), torch.randn(n))),
+    ("Uniform", lambda n: (dict(low=sc(0.0), high=sc(1.0)), u01(n))),
+    ("Exponential", lambda n: (dict(rate=sc(1.5)), pos(n))),
+    ("Beta", lambda n: (dict(concentration1=sc(2.0), concentration0=sc(3.0)), u01(n))),
+    ("Cauchy", lambda n: (dict(loc=sc(0.0), scale=sc(1.0)), torch.randn(n))),
+    ("Chi2", lambda n: (dict(df=sc(3.0)), pos(n))),
+    ("ContinuousBernoulli", lambda n: (dict(probs=sc(0.3)), u01(n))),
+    ("FisherSnedecor", lambda n: (dict(df1=sc(3.0), df2=sc(5.0)), pos(n))),
+    ("Gamma", lambda n: (dict(concentration=sc(2.0), rate=sc(1.0)), pos(n))),
+    (
+        "GeneralizedPareto",
+        lambda n: (dict(loc=sc(0.0), scale=sc(1.0), concentration=sc(0.2)), pos(n)),
+    ),
+    ("Gumbel", lambda n: (dict(loc=sc(0.0), scale=sc(1.0)), torch.randn(n))),
+    ("HalfCauchy", lambda n: (dict(scale=sc(1.0)), pos(n))),
+    ("HalfNormal", lambda n: (dict(scale=sc(1.0)), pos(n))),
+    ("InverseGamma", lambda n: (dict(concentration=sc(3.0), rate=sc(1.0)), pos(n))),
+    ("Kumaraswamy", lambda n: (dict(concentration1=sc(2.0), concentration0=sc(3.0)), u01(n))),
+    ("Laplace", lambda n: (dict(loc=sc(0.0), scale=sc(1.0)), torch.randn(n))),
+    ("LogNormal", lambda n: (dict(loc=sc(0.0), scale=sc(1.0)), pos(n))),
+    ("Pareto", lambda n: (dict(scale=sc(1.0), alpha=sc(3.0)), pos(n).add_(1.0))),
+    ("StudentT", lambda n: (dict(df=sc(4.0), loc=sc(0.0), scale=sc(1.0)), torch.randn(n))),
+    (
+        "VonMises",
+        lambda n: (dict(loc=sc(0.0), concentration=sc(1.0)), u01(n).sub_(0.5).mul_(2 * math.pi)),
+    ),
+    ("Weibull", lambda n: (dict(scale=sc(1.0), concentration=sc(2.0)), pos(n))),
+    ("Bernoulli", lambda n: (dict(probs=sc(0.3)), torch.rand(n).lt(0.3).float())),
+    (
+        "Binomial",
+        lambda n: (dict(total_count=sc(10.0), probs=sc(0.3)), counts(n, 3.0).clamp_(max=10)),
+    ),
+    ("Geometric", lambda n: (dict(probs=sc(0.3)), counts(n, 2.0))),
+    ("NegativeBinomial", lambda n: (dict(total_count=sc(5.0), probs=sc(0.3)), counts(n, 2.0))),
+    ("Poisson", lambda n: (dict(rate=sc(3.0)), counts(n, 3.0))),
+    ("RelaxedBernoulli", lambda n: (dict(temperature=sc(0.5), probs=sc(0.3)), u01(n))),
     (
         "Categorical",
         lambda n: (dict(logits=torch.randn(n // 10, 10)), torch.randint(0, 10, (n // 10,))),
     ),
 ]
+BIG_NOT_ELEMENTWISE = {"Categorical"}
+THROUGHPUT_LIMIT = 3.0  # the goal (issue 9): every elementwise log_prob within 3 clones
 
 
 def _tr(name: str, *args: Any, **kwargs: Any) -> Make:
@@ -747,6 +804,26 @@ def print_big(rows: list[Row], label: str, n: int) -> None:
         )
     _print_missing(missing, label)
     print(_summary(rows, label))
+    print(_throughput_summary(rows, label))
+
+
+def _throughput_summary(rows: list[Row], label: str) -> str:
+    """The issue-9 line: the worst elementwise ``log_prob`` time in clones (validation off)."""
+    ok = [
+        r for r in rows if r.status == "ok" and not r.validate and r.name not in BIG_NOT_ELEMENTWISE
+    ]
+    if not ok:
+        return "throughput-vs-copy: no elementwise family measured"
+    parts = []
+    for key in ("cand_ns", "torch_ns"):
+        per = {r.name: getattr(r, key) / r.clone_ns for r in ok}
+        worst = max(per, key=per.__getitem__)
+        within = sum(v <= THROUGHPUT_LIMIT for v in per.values())
+        parts.append(
+            f"worst {worst} {per[worst]:.1f}x clone; {within} of {len(per)} elementwise "
+            f"families <= {THROUGHPUT_LIMIT:g}x"
+        )
+    return f"throughput-vs-copy: {parts[0]} (validate off; torch: {parts[1]})"
 
 
 def print_transforms(rows: list[Row], label: str, n: int) -> None:

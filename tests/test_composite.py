@@ -96,3 +96,58 @@ def test_logistic_normal_matches_torch():
     torch.testing.assert_close(ours.log_prob(x), theirs.log_prob(x), rtol=1e-12, atol=1e-12)
     assert isinstance(ours, tp.TransformedDistribution)
     assert ours.expand((2, 4)).batch_shape == (2, 4)
+
+
+def test_dirichlet_sample_paths_draw_the_same_values():
+    """Without a gradient one fused kernel draws; with one, normalized gammas: same stream."""
+    alpha = torch.tensor([0.3, 2.0, 40.0], dtype=F64)
+    fused = tp.Dirichlet(alpha).rsample((50,), generator=torch.Generator().manual_seed(4))
+    graph = tp.Dirichlet(alpha.clone().requires_grad_()).rsample(
+        (50,), generator=torch.Generator().manual_seed(4)
+    )
+    assert graph.requires_grad and not fused.requires_grad
+    torch.testing.assert_close(fused, graph.detach(), rtol=1e-14, atol=1e-300)
+
+
+def test_independent_checks_the_value_once():
+    base_checks = tp.Normal(torch.zeros(3), torch.ones(3), validate_args=True)
+    quiet_base = tp.Normal(torch.zeros(3), torch.ones(3), validate_args=False)
+    bad = torch.tensor([0.0, float("nan"), 1.0])
+    for base in (base_checks, quiet_base):  # whichever validates, the value is refused
+        with pytest.raises(ValueError, match="support"):
+            tp.Independent(base, 1, validate_args=True).log_prob(bad)
+    with pytest.raises(ValueError, match="support"):  # a validating base still checks
+        tp.Independent(base_checks, 1, validate_args=False).log_prob(bad)
+    assert tp.Independent(quiet_base, 1, validate_args=False).log_prob(bad).isnan()
+
+
+def test_mixture_scalar_value_check():
+    mix = tp.MixtureSameFamily(
+        tp.Categorical(logits=torch.zeros(2)),
+        tp.Normal(torch.zeros(2), torch.ones(2), validate_args=False),
+        validate_args=True,
+    )
+    with pytest.raises(ValueError, match="support"):
+        mix.log_prob(torch.tensor(float("nan")))
+    assert torch.isfinite(mix.log_prob(torch.tensor(0.5)))
+
+
+def test_logistic_normal_direct_formulas():
+    loc = torch.tensor([[0.5, -1.0, 2.0], [0.0, 3.0, -4.0]], dtype=F64)
+    scale = torch.tensor([0.5, 1.0, 2.0], dtype=F64)
+    ours, theirs = tp.LogisticNormal(loc, scale), torch_dists.LogisticNormal(loc, scale)
+    x = ours.sample((5,), generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(x.sum(-1), torch.ones(5, 2, dtype=F64))
+    torch.testing.assert_close(ours.log_prob(x), theirs.log_prob(x), rtol=1e-12, atol=1e-12)
+    # the lazily built base and transform describe the same distribution
+    via_base = ours.base_dist.log_prob(ours.transforms[0].inv(x)) - ours.transforms[
+        0
+    ].log_abs_det_jacobian(ours.transforms[0].inv(x), x)
+    torch.testing.assert_close(ours.log_prob(x), via_base, rtol=1e-12, atol=1e-12)
+    # an empty entry has density zero (torch: NaN)
+    edge = torch.tensor([0.5, 0.5, 0.0, 0.0], dtype=F64)
+    assert (ours.log_prob(edge) == -float("inf")).all()
+    # one logit: two classes, and the rebuild machinery keeps the parameters
+    two = tp.LogisticNormal(torch.tensor(0.5), torch.tensor(2.0))
+    assert two.event_shape == (2,) and two.loc.shape == (1,)
+    assert two.expand((3,)).sample().shape == (3, 2)

@@ -513,6 +513,119 @@ def test_bernoulli_extreme_logits_against_mpmath():
             assert kl[i, j].item() == pytest.approx(expected, rel=1e-10, abs=1e-300), (a, b)
 
 
+def kl_from_log_masses(log_p, log_q) -> float:
+    """:math:`\\sum_k p_k \\log(p_k/q_k) - p_k + q_k` with the float log-masses taken as exact:
+    the KL of two distributions, each normalized up to its rounding (the :math:`q_k - p_k` make
+    the sum independent of that rounding to first order, as the exact KL is)."""
+    with mp.workdps(50):
+        total = mp.mpf(0)
+        for a, b in zip(log_p, log_q):
+            if a != -INF and b == -INF:
+                return INF
+            p = mp.exp(mp.mpf(a)) if a != -INF else mp.mpf(0)
+            q = mp.exp(mp.mpf(b)) if b != -INF else mp.mpf(0)
+            total += q - p + (p * (mp.mpf(a) - mp.mpf(b)) if a != -INF else 0)
+        return float(total)
+
+
+CATEGORICAL_GAPS = [1e-13, 1e-8, 1e-4, 1e-2, 0.3, 0.6, 3.0, 30.0]
+
+
+@pytest.mark.parametrize("gap", CATEGORICAL_GAPS, ids=[f"gap{g}" for g in CATEGORICAL_GAPS])
+@pytest.mark.parametrize("grad", [False, True], ids=["nograd", "grad"])
+def test_categorical_exact_for_its_log_masses(gap, grad):
+    """No cancellation at any distance: the KL of the log-probabilities the two distributions
+    hold (taken as exact) to a few ulps, from 1e-26 (logits 1e-13 apart) up; both the in-place
+    route (no grad) and the autograd one."""
+    g = torch.Generator().manual_seed(11)
+    logits_p = 2 * torch.randn(3, 100, generator=g, dtype=F64)
+    logits_q = logits_p + gap * torch.randn(3, 100, generator=g, dtype=F64)
+    logits_q[0, :3] = -INF  # classes q lacks ...
+    logits_p[0, :3] = -INF  # ... and so does p: 0 contributions
+    p = tp.Categorical(logits=logits_p.requires_grad_(grad))
+    q = tp.Categorical(logits=logits_q)
+    kl = tp.kl_divergence(p, q)
+    for i in range(3):
+        expected = kl_from_log_masses(p.logits[i].tolist(), q.logits[i].tolist())
+        assert 0 < expected < INF
+        assert kl[i].item() == pytest.approx(expected, rel=1e-14, abs=0), i
+
+
+@pytest.mark.parametrize("gap", [1e-6, 1e-3, 0.3, 3.0, 30.0])
+def test_categorical_float32_exact_for_its_log_masses(gap):
+    g = torch.Generator().manual_seed(12)
+    logits_p = 2 * torch.randn(4, 100, generator=g)
+    logits_q = logits_p + gap * torch.randn(4, 100, generator=g)
+    p, q = tp.Categorical(logits=logits_p), tp.Categorical(logits=logits_q)
+    kl = tp.kl_divergence(p, q)
+    assert kl.dtype == torch.float32
+    for i in range(4):
+        expected = kl_from_log_masses(p.logits[i].tolist(), q.logits[i].tolist())
+        assert kl[i].item() == pytest.approx(expected, rel=4e-6, abs=0), i  # 34 ulps
+
+
+def test_categorical_nearly_equal_logits_against_mpmath():
+    """From the logits as given (the normalization by logsumexp rounds each log-probability by
+    about 1e-16 absolute: the floor for logits 1e-6 apart is a relative 1e-9)."""
+    g = torch.Generator().manual_seed(13)
+    logits_p = torch.randn(2, 50, generator=g, dtype=F64)
+    for gap in (1e-6, 1e-3):
+        logits_q = logits_p + gap * torch.randn(2, 50, generator=g, dtype=F64)
+        kl = tp.kl_divergence(tp.Categorical(logits=logits_p), tp.Categorical(logits=logits_q))
+        for i in range(2):
+            expected = exact_kl(
+                categorical_masses("logits", logits_p[i].tolist()),
+                categorical_masses("logits", logits_q[i].tolist()),
+            )
+            assert kl[i].item() == pytest.approx(expected, rel=1e-8 if gap < 1e-4 else 1e-11)
+
+
+@pytest.mark.parametrize(
+    "dtype,logits_p,logits_q,expected",
+    [
+        # p's class 1 underflows to probability 0 but is possible; q lacks it: infinite
+        (F64, [0.0, -800.0], [0.0, -INF], INF),
+        (torch.float32, [0.0, -200.0], [0.0, -INF], INF),
+        (F64, [0.0, -INF, 1.0], [-INF, 0.0, 1.0], INF),
+        # p lacks a class q has (even one whose mass underflows): finite
+        (F64, [0.0, -INF], [0.0, -800.0], 0.0),  # log(1 + e^-800), below the smallest float
+        (F64, [0.0, -INF], [0.0, -2.0], math.log1p(math.exp(-2.0))),
+        (torch.float32, [0.0, -INF], [0.0, -200.0], 0.0),
+        (F64, [-INF, 0.0], [-INF, 0.0], 0.0),
+        (F64, [0.0, -745.0], [0.0, -744.0], 0.0),  # shares of 1e-323: 0 to the last bit
+        (F64, [0.0, 0.0], [0.0, -800.0], 400.0 - math.log(2.0)),  # q's mass underflows
+        (torch.float32, [0.0, 0.0], [0.0, -120.0], 60.0 - math.log(2.0)),
+        (F64, [50.0, -50.0], [-50.0, 50.0], 100.0 * math.tanh(50.0)),
+    ],
+)
+def test_categorical_underflow_and_impossible_classes(dtype, logits_p, logits_q, expected):
+    p = tp.Categorical(logits=torch.tensor(logits_p, dtype=dtype))
+    q = tp.Categorical(logits=torch.tensor(logits_q, dtype=dtype))
+    kl = tp.kl_divergence(p, q).item()
+    if expected == INF:
+        assert kl == INF
+    else:
+        rel = 1e-14 if dtype == F64 else 1e-6
+        assert kl == pytest.approx(expected, rel=rel, abs=1e-300), kl
+
+
+def test_categorical_gradient_finite_with_impossible_classes():
+    """torch's rule gives NaN gradients here (0 * -inf); ours the exact ones."""
+    logits_p = t([[0.1, -0.4, 1.0, -INF]]).requires_grad_()
+    logits_q = t([[0.3, -0.4, 1.0, 2.0]]).requires_grad_()
+    kl = tp.kl_divergence(tp.Categorical(logits=logits_p), tp.Categorical(logits=logits_q))
+    grad_p, grad_q = torch.autograd.grad(kl.sum(), (logits_p, logits_q))
+    p, q = torch.softmax(logits_p.detach(), -1), torch.softmax(logits_q.detach(), -1)
+    log_ratio = torch.log_softmax(logits_p.detach(), -1) - torch.log_softmax(logits_q, -1).detach()
+    terms = torch.where(p > 0, p * log_ratio, 0.0)
+    expected_p = terms - p * terms.sum(-1, keepdim=True)  # d KL / d logits_p
+    torch.testing.assert_close(grad_p, expected_p, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(grad_q, q - p, rtol=1e-12, atol=1e-15)
+    same = tp.kl_divergence(tp.Categorical(logits=logits_p), tp.Categorical(logits=logits_p))
+    grad_same = torch.autograd.grad(same.sum(), logits_p)[0]
+    assert (grad_same == 0).all()
+
+
 # ------------------------------------------------------------------------------------------------
 # 4. The generic exponential-family (Bregman) rule
 # ------------------------------------------------------------------------------------------------

@@ -171,11 +171,19 @@ def test_non_positive_definite_names_parameter(name):
 
 
 def test_no_factorization_at_construction():
-    d = MultivariateNormal(torch.zeros(3), covariance_matrix=torch.eye(3))
+    d = MultivariateNormal(torch.zeros(3), covariance_matrix=torch.eye(3), validate_args=False)
     lr = LowRankMultivariateNormal(torch.zeros(3), torch.ones(3, 1), torch.ones(3))
     w = Wishart(4.0, covariance_matrix=torch.eye(3))
-    assert "_whitening" not in d.__dict__ and "_capacitance_tril" not in lr.__dict__
+    assert "_whitening" not in d.__dict__ and "_woodbury" not in lr.__dict__
     assert "_whitening" not in w.__dict__
+    # validation factorizes a covariance matrix to check it: that factor is the one kept
+    cov = spd(4, 10.0, 3)
+    checked = MultivariateNormal(torch.zeros(4, dtype=F64), cov, validate_args=True)
+    assert "_whitening" in checked.__dict__
+    torch.testing.assert_close(checked._whitening[0], torch.linalg.cholesky(cov))
+    x = torch.randn(5, 4, generator=gen(), dtype=F64)
+    lazy = MultivariateNormal(torch.zeros(4, dtype=F64), cov, validate_args=False)
+    torch.testing.assert_close(checked.log_prob(x), lazy.log_prob(x))
     with pytest.raises(ValueError, match="Exactly one"):
         MultivariateNormal(torch.zeros(2), torch.eye(2), scale_tril=torch.eye(2))
     with pytest.raises(ValueError, match="Incompatible batch shapes"):

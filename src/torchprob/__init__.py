@@ -26,7 +26,10 @@ Beyond torch.distributions: ``sample(..., generator=g)``, ``d.to(device)``, batc
 offending argument, its constraint and the bad values.
 """
 
+import sys as _sys
+
 from . import (
+    _distributed,
     constraint_registry,
     constraints,
     kl,
@@ -179,3 +182,6 @@ __all__ = [
     "transforms",
     "utils",
 ]
+
+if "torch.distributed.tensor" in _sys.modules:  # DTensors may already exist: be ready for them
+    _distributed.enable()

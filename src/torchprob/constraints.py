@@ -12,6 +12,7 @@ into a Python bool, so they work on any device, under ``torch.compile`` and on D
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -88,7 +89,7 @@ def _as_number(bound: Any) -> Any:
     """``bound`` as a Python number, or ``None`` where it is not a single CPU value."""
     if not isinstance(bound, Tensor):
         return bound
-    if bound.is_cpu and bound.numel() == 1:
+    if bound.is_cpu and bound.numel() == 1 and not torch.compiler.is_compiling():
         return bound.item()
     return None
 
@@ -119,14 +120,14 @@ class Constraint:
         """Read ``lower_bound``/``upper_bound`` as Python numbers for :attr:`check_number`;
         a bound with more than one element (or off the CPU) disables it."""
         for name in ("lower_bound", "upper_bound"):
-            bound = self.__dict__.get(name)
+            bound = getattr(self, name, None)
             if bound is None:
                 continue
             number = _as_number(bound)
             if number is None:
                 self.check_number = None
                 return
-            self.__dict__["_" + name] = number
+            setattr(self, "_" + name, number)
 
     def check(self, value: Tensor) -> Tensor:
         """Return a bool tensor of shape ``value.shape[:value.dim() - event_dim]`` that is
@@ -253,6 +254,11 @@ class _IndependentConstraint(Constraint):
     def event_dim(self) -> int:  # type: ignore[override]
         return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
 
+    @property
+    def check_number(self) -> Callable[[Any], bool] | None:  # type: ignore[override]
+        """The base's test: a one-element value is one event of one valid entry."""
+        return self.base_constraint.check_number
+
     def check(self, value: Tensor) -> Tensor:
         ok = self.base_constraint.check(value)
         n = self.reinterpreted_batch_ndims
@@ -285,6 +291,11 @@ class MixtureSameFamilyConstraint(Constraint):
     @property
     def event_dim(self) -> int:  # type: ignore[override]
         return self.base_constraint.event_dim
+
+    @property
+    def check_number(self) -> Callable[[Any], bool] | None:  # type: ignore[override]
+        """The base's test: a one-element value is valid for every component alike."""
+        return self.base_constraint.check_number
 
     def check(self, value: Tensor) -> Tensor:
         event_dim = self.base_constraint.event_dim
@@ -527,7 +538,9 @@ class _Simplex(Constraint):
     event_dim = 1
 
     def check(self, value: Tensor) -> Tensor:
-        return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < _SIMPLEX_ATOL)
+        # a negative (or NaN) entry makes the sum NaN, which fails the comparison: one test
+        total = torch.where(value >= 0, value, math.nan).sum(-1)
+        return total.sub_(1).abs_() < _SIMPLEX_ATOL
 
 
 def _is_lower_triangular(value: Tensor) -> Tensor:
@@ -581,8 +594,34 @@ class _Square(Constraint):
         return value.new_full(value.shape[:-2], is_square, dtype=torch.bool)
 
 
+# Matrices of a batch are checked for symmetry in blocks of at most this many entries, so that
+# the intermediates stay in cache instead of costing a pass over memory (and fresh pages) each;
+# below torch's parallel grain size (32768), so that no block waits on a thread pool barrier.
+_SYMMETRIC_BLOCK = 30000
+
+
 def _is_symmetric(value: Tensor) -> Tensor:
-    return torch.isclose(value, value.mT, atol=_SYMMETRIC_ATOL).all(dim=(-2, -1))
+    if not value.is_floating_point():
+        return torch.isclose(value, value.mT, atol=_SYMMETRIC_ATOL).all(dim=(-2, -1))
+    if value.requires_grad:
+        value = value.detach()
+    n = value.numel()
+    if n > 2 * _SYMMETRIC_BLOCK and value.dim() > 2 and type(value) is Tensor and value.is_cpu:
+        per = max(1, _SYMMETRIC_BLOCK * value.shape[0] // n)
+        if per < value.shape[0] and not torch.compiler.is_compiling():
+            return torch.cat([_is_symmetric_block(v) for v in value.split(per)])
+    return _is_symmetric_block(value)
+
+
+def _is_symmetric_block(value: Tensor) -> Tensor:
+    """``isclose(value, value^T, rtol=1e-5, atol=1e-6)`` for every entry, as torch computes it
+    (the same roundings), in fewer passes: ``|a - b| <= atol + |rtol b|`` with the allowance
+    clamped to the largest finite number stands for torch's extra ``isfinite(|a - b|)``."""
+    other = value.mT
+    error = (value - other).abs_()
+    allowed = torch.mul(other, 1e-5).abs_().add_(_SYMMETRIC_ATOL)
+    allowed.clamp_(max=torch.finfo(allowed.dtype).max)
+    return ((error <= allowed) | (value == other)).all(dim=(-2, -1))
 
 
 class _Symmetric(_Square):

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor
 
-from . import constraints
-from .utils import LAZY_COMPUTED, lazy_property
+from . import _distributed, constraints
+from .utils import LAZY_COMPUTED, is_tracing, lazy_property
 
 __all__ = ["Distribution", "validate_sample"]
 
@@ -58,6 +58,36 @@ def _param_entries(cls: type, table: dict) -> tuple[tuple[str, Any, bool], ...]:
 def _log1mexp(x: Tensor) -> Tensor:
     """``log(1 - exp(x))`` for ``x <= 0`` without cancellation (Maechler's switch at -log 2)."""
     return torch.where(x > -0.6931471805599453, torch.log(-torch.expm1(x)), torch.log1p(-x.exp()))
+
+
+def _holds(flag: Tensor) -> bool:
+    """Read a boolean result on the host; a DTensor reduction (a ``Partial`` placement, whose
+    local value is only this rank's share) is all-reduced first, so every rank agrees."""
+    if type(flag) is not Tensor and hasattr(flag, "full_tensor"):
+        flag = flag.full_tensor()
+    return bool(flag)
+
+
+def _constraint_text(constraint: Any) -> str:
+    """The constraint's repr, or only its class name while tracing under ``torch.compile`` (a
+    constraint built from traced tensors has no printable bounds then)."""
+    return type(constraint).__name__.lstrip("_") if is_tracing() else repr(constraint)
+
+
+def _param_message(d: Any, name: str, constraint: Any, value: Tensor) -> str:
+    """The text of a failed parameter check, for an asynchronous assertion."""
+    return (
+        f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of distribution "
+        f"{type(d).__name__} to satisfy the constraint {_constraint_text(constraint)}"
+    )
+
+
+def _value_message(d: Any, support: Any, value: Tensor) -> str:
+    """The text of a failed support check, for an asynchronous assertion."""
+    return (
+        f"Expected value argument (Tensor of shape {tuple(value.shape)}) to be within the "
+        f"support ({_constraint_text(support)}) of the distribution {type(d).__name__}"
+    )
 
 
 def _route(body: Callable[[Any, Tensor], Tensor], doc: str) -> Callable[[Any, Tensor], Tensor]:
@@ -252,6 +282,14 @@ class Distribution:
         derived from one it does (preferring the route without cancellation), so there is no
         mutual recursion and no per-call dispatch."""
         super().__init_subclass__(**kwargs)
+        table = next(
+            (b.__dict__["arg_constraints"] for b in cls.__mro__ if "arg_constraints" in b.__dict__),
+            None,
+        )
+        if isinstance(table, dict):  # derive the validation entries now, not while tracing
+            cls._tp_entries = _param_entries(cls, table)  # type: ignore[attr-defined]
+        if _distributed.enabled():
+            _distributed.wrap_class(cls)
         for name, candidates in _TAIL_ROUTES.items():
             if _defines(cls, name):
                 continue
@@ -337,7 +375,14 @@ class Distribution:
         Single-element CPU parameters are checked as Python numbers (no tensor op at all); the
         rest are folded into one boolean tensor and read once. Only on failure are the checks
         run again to say which parameter, which constraint and which entries are wrong.
+
+        Where reading a result on the host is not possible or not wanted (tracing under
+        ``torch.compile``, parameters on an accelerator), the checks become asynchronous
+        assertions instead: see :meth:`_assert_params`.
         """
+        if is_tracing():
+            self._assert_params()
+            return
         state = self.__dict__
         ok: Tensor | None = None
         for name, constraint, lazy in self._entries():
@@ -346,8 +391,14 @@ class Distribution:
                 if lazy:
                     continue
                 value = getattr(self, name)
+            if not value.is_cpu:
+                self._assert_params()
+                return
             number_check = constraint.check_number
-            if number_check is not None and value.is_cpu and value.numel() == 1:
+            if type(value) is not Tensor and _distributed.is_dtensor(value):
+                _distributed.enable()
+                number_check = None
+            if number_check is not None and value.numel() == 1:
                 if number_check(value.item()):
                     continue
                 self._raise_invalid_params()
@@ -363,14 +414,29 @@ class Distribution:
             if good.dim():
                 good = good.all()
             ok = good if ok is None else ok & good
-        if ok is not None and not ok:
+        if ok is not None and not (ok if type(ok) is Tensor else _holds(ok)):
             self._raise_invalid_params()
+
+    def _assert_params(self) -> None:
+        """Validation without a host read: one ``torch._assert_async`` per parameter.
+
+        Used while tracing under ``torch.compile`` (no graph break) and for accelerator tensors
+        (no synchronization). A failing check raises when the device executes it, as a
+        ``RuntimeError`` carrying the same text as the eager ``ValueError`` minus the offending
+        entries (which would need the host read this path avoids).
+        """
+        for name, constraint, value, good in self._param_checks():
+            if isinstance(good, bool):
+                if not good:
+                    self._raise_invalid_params()
+                continue
+            torch._assert_async(good.all(), _param_message(self, name, constraint, value))
 
     def _raise_invalid_params(self) -> None:
         for name, constraint, value, good in self._param_checks():
             if isinstance(good, bool):
                 good = torch.tensor(good)
-            if not good.all():
+            if not _holds(good.all()):
                 raise ValueError(self._describe_invalid("parameter", name, constraint, value, good))
 
     def _validate_sample(self, value: Tensor) -> None:
@@ -399,12 +465,15 @@ class Distribution:
         support = self.support
         if support is None:
             return
+        if not value.is_cpu or is_tracing():
+            torch._assert_async(support.check(value).all(), _value_message(self, support, value))
+            return
         number_check = support.check_number
-        if number_check is not None and value.is_cpu and value.numel() == 1:
+        if number_check is not None and value.numel() == 1:
             if number_check(value.item()):
                 return
         good = support.check(value)
-        if not (good.all() if good.dim() else good):
+        if not _holds(good.all() if good.dim() else good):
             raise ValueError(self._describe_invalid("value", "value", support, value, good))
 
     def _describe_invalid(
@@ -415,7 +484,8 @@ class Distribution:
         good = good.detach()
         gather = getattr(value, "full_tensor", None)
         if gather is not None:  # a DTensor: the error path may gather
-            value, good = gather(), good.full_tensor()  # type: ignore[attr-defined]
+            value = gather()  # (gloo cannot gather bool tensors: gather bytes)
+            good = good.to(torch.uint8).full_tensor().bool()  # type: ignore[attr-defined]
         good = good.expand(torch.broadcast_shapes(good.shape, value.shape[: good.dim()]))
         bad_idx = (~good).nonzero().tolist()
         shown = []

@@ -281,14 +281,13 @@ def _on_subset(
     """``fn(*args)`` where ``mask`` holds (1-D tensors); unspecified elsewhere."""
     if not compact:
         return fn(*(torch.where(mask, v, s) for v, s in zip(args, safe)))
-    if bool(mask.all()):
-        return _blocked(fn, *args)
-    base = torch.zeros_like(args[0])
-    if not bool(mask.any()):
-        return (base,) * n_out
     idx = mask.nonzero().squeeze(-1)
+    if idx.numel() == mask.numel():
+        return _blocked(fn, *args)
+    if idx.numel() == 0:
+        return (torch.zeros_like(args[0]),) * n_out
     outs = _blocked(fn, *(v.index_select(0, idx) for v in args))
-    return tuple(base.index_copy(0, idx, o) for o in outs)
+    return tuple(torch.zeros_like(args[0]).index_copy_(0, idx, o) for o in outs)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -354,10 +353,11 @@ def _gamma_temme(a: Tensor, u: Tensor, sign: Tensor, delta: Tensor, f: Tensor) -
     )
 
 
-def _gamma_regimes(a: Tensor, x: Tensor) -> tuple[Tensor, ...]:
-    """Shared quantities and the regime of every element (see :func:`_gamma_pq`)."""
+def _gamma_regimes(a: Tensor, x: Tensor, *known: Tensor) -> tuple[Tensor, ...]:
+    r"""Shared quantities and the regime of every element (see :func:`_gamma_pq`); ``known``:
+    :math:`\delta(a)` where the caller has it."""
     f = -a * _log1pmx((x - a) / a, x, a)  # a phi >= 0
-    delta = _stirling_delta(a)
+    delta = known[0] if known else _stirling_delta(a)
     log_pre = (0.5 * torch.log(a) - _LOG_SQRT_2PI) - delta - f
     upper = x > a
     temme = (a >= _GAMMA_TEMME_SHAPE) & (f <= 0.5 * _GAMMA_TEMME_WIDTH**2)
@@ -388,7 +388,7 @@ def _gamma_assemble(
     return p, q
 
 
-def _gamma_pq(a: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _gamma_pq(a: Tensor, x: Tensor, *known: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     r"""Both regularized incomplete gamma functions, :math:`(P(a, x), Q(a, x))`, each with full
     relative precision, for float64 tensors :math:`a > 0`, :math:`0 < x < \infty` of one shape,
     and :math:`\ln(x^a e^{-x}/\Gamma(a))`. Regimes:
@@ -405,13 +405,15 @@ def _gamma_pq(a: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 
     The prefactor :math:`x^a e^{-x}/\Gamma(a)` is :math:`\exp(-a\phi + \ln\sqrt{a/2\pi} -
     \delta(a))` with :math:`\phi = (x-a)/a - \ln(x/a)` computed without cancellation and
-    :math:`\delta` the remainder of Stirling's series: no large logarithms cancel.
+    :math:`\delta` the remainder of Stirling's series: no large logarithms cancel (``known``:
+    :math:`\delta(a)`, when the caller already has it).
     """
     shape = a.shape
     a, x = a.reshape(-1), x.reshape(-1)
+    known = tuple(v.reshape(-1) for v in known)
     compact = _compact(a)
     run = _blocked if compact else (lambda fn, *args: fn(*args))
-    f, delta, log_pre, u, sign, temme, below, small = run(_gamma_regimes, a, x)
+    f, delta, log_pre, u, sign, temme, below, small = run(_gamma_regimes, a, x, *known)
     low = below & ~temme
     (p_low,) = _on_subset(low, _gamma_lower_cf, (a, x, log_pre), (1.0, 0.5, 0.0), 1, compact)
     up = ~(below | temme | small)
@@ -486,14 +488,13 @@ def _beta_cf(
     c0 = p * lam1
     c1 = torch.addcmul(lam1 + 1.0, p, w + 2.0)
     c2 = w + 3.0
-    for m in range(n_cf - 1, -1, -1):
-        eps = torch.add(qz, z, alpha=-(m + 1)) / fr  # eps_{2m+1} / (m + 1)
-        f_odd = torch.add(p, eps, alpha=m + 1) + float(2 * m + 1)
+    for m in range(n_cf - 1, -1, -1):  # (in-place updates of fresh temporaries)
+        eps = torch.add(qz, z, alpha=-(m + 1)).div_(fr)  # eps_{2m+1} / (m + 1)
+        f_odd = torch.add(p, eps, alpha=m + 1).add_(float(2 * m + 1))
         if m == 0:
             break
-        num = torch.add(torch.add(c0, c1, alpha=m), c2, alpha=m * m)
-        num = torch.addcmul(num, p + 2.0 * m, eps, value=m + 1)
-        fr = num / f_odd
+        num = torch.add(c0, c1, alpha=m).add_(c2, alpha=m * m)
+        fr = num.addcmul_(p + 2.0 * m, eps, value=m + 1).div_(f_odd)
     return (torch.exp(log_pre) * f_odd / (p * (lam1 + eps)),)
 
 
@@ -602,20 +603,67 @@ def _beta_pq(a: Tensor, b: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """
     shape = a.shape
     a, b, x = a.reshape(-1), b.reshape(-1), x.reshape(-1)
-    compact = _compact(a)
-    run = _blocked if compact else (lambda fn, *args: fn(*args))
-    (p, q, z, w, lam, f, corr, log_pre, flip, lower, s, t, v, temme, case_a, case_b) = run(
-        _beta_regimes, a, b, x
-    )
-    frac = ~(temme | case_a | case_b)
-    cf_args = (p, q, z, w, lam, log_pre)
-    (cf,) = _on_subset(frac, _beta_cf, cf_args, (1.0, 1.0, 0.5, 0.5, 0.0, 0.0), 1, compact)
-    series = case_a | case_b
-    big, small = _on_subset(series, _beta_series, (s, t, v), (0.5, 2.0, 0.25), 2, compact)
-    t_args = (p, q, f, corr, lower)
-    (tail,) = _on_subset(temme, _beta_temme, t_args, (100.0, 100.0, 0.0, 0.0, 1.0), 1, compact)
-    i, j = run(_beta_assemble, flip, lower, temme, case_a, case_b, cf, big, small, tail)
+    if _compact(a):
+        i, j, log_pre = _beta_pq_compact(a, b, x)
+    else:
+        (p, q, z, w, lam, f, corr, log_pre, flip, lower, s, t, v, temme, case_a, case_b) = (
+            _beta_regimes(a, b, x)
+        )
+        frac = ~(temme | case_a | case_b)
+        cf_args = (p, q, z, w, lam, log_pre)
+        (cf,) = _on_subset(frac, _beta_cf, cf_args, (1.0, 1.0, 0.5, 0.5, 0.0, 0.0), 1, False)
+        series = case_a | case_b
+        big, small = _on_subset(series, _beta_series, (s, t, v), (0.5, 2.0, 0.25), 2, False)
+        t_args = (p, q, f, corr, lower)
+        (tail,) = _on_subset(temme, _beta_temme, t_args, (100.0, 100.0, 0.0, 0.0, 1.0), 1, False)
+        i, j = _beta_assemble(flip, lower, temme, case_a, case_b, cf, big, small, tail)
     return i.reshape(shape), j.reshape(shape), log_pre.reshape(shape)
+
+
+def _beta_pq_compact(a: Tensor, b: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`_beta_pq` on 1-D CPU tensors with data-dependent subsets: the frame and the
+    continued fraction (most elements) block by block, so that their temporaries stay in cache;
+    the rarer regimes (series, Temme) gathered from all blocks and run once. The same
+    arithmetic on the same values as the masked evaluation, combined as in
+    :func:`_beta_assemble`."""
+    n = a.numel()
+    starts = range(0, n, _BLOCK) if n > 2 * _BLOCK else range(1)
+    outs: list[tuple[Tensor, ...]] = []
+    rare: list[list[tuple[Tensor, ...]]] = [[], []]
+    for start in starts:
+        stop = start + _BLOCK if len(starts) > 1 else n
+        (p, q, z, w, lam, f, corr, log_pre, flip, lower, s, t, v, temme, case_a, case_b) = (
+            _beta_regimes(a[start:stop], b[start:stop], x[start:stop])
+        )
+        flipped = flip > 0
+        series = case_a | case_b
+        frac = ~(temme | series)
+        cf_args = (p, q, z, w, lam, log_pre)
+        (cf,) = _on_subset(frac, _beta_cf, cf_args, (), 1, True)
+        comp = 1.0 - cf
+        outs.append((_pick(flip, comp, cf), _pick(flip, cf, comp), log_pre))
+        # the rarer regimes, with the flag that says whether I is their first result
+        rare_parts = (
+            (series, case_a == flipped, (s, t, v)),
+            (temme, (lower > 0) != flipped, (p, q, f, corr, lower)),
+        )
+        for parts, (mask, sel, args) in zip(rare, rare_parts):
+            idx = mask.nonzero().squeeze(-1)
+            if idx.numel() == mask.numel():
+                parts.append((idx + start, sel, *args))
+            elif idx.numel():
+                parts.append((idx + start, *(u.index_select(0, idx) for u in (sel, *args))))
+    i, j, log_pre = (torch.cat(col) for col in zip(*outs))
+    rare_fns: tuple[Callable[..., tuple[Tensor, ...]], ...] = (_beta_series, _beta_temme)
+    for fn, parts in zip(rare_fns, rare):
+        if parts:
+            idx, sel, *fn_args = (torch.cat(col) for col in zip(*parts))
+            res = _blocked(fn, *fn_args)
+            first, second = res if len(res) == 2 else (res[0], 1.0 - res[0])
+            weight = sel.to(first.dtype)
+            i = i.index_copy(0, idx, _pick(weight, first, second))
+            j = j.index_copy(0, idx, _pick(weight, second, first))
+    return i, j, log_pre
 
 
 # ----------------------------------------------------------------------------------------------
@@ -902,14 +950,16 @@ def betaincc(a: Tensor | float, b: Tensor | float, x: Tensor | float) -> Tensor:
 # or an exponential), so the fixed number of steps converges from the initial guesses below.
 
 _LOG_TINY = math.log(2.0**-1074)
-_SETTLED = 1e-8  # a Halley step below this (in ln x) leaves an error far below the rounding
+_SETTLED = 1e-8  # a Newton step below this (in ln x) leaves an error far below the rounding
+_SETTLED_CUBIC = 1e-6  # the same for a Halley step (cubic convergence: about this cubed)
 
 
 def _iterate(step: Callable, consts: tuple[Tensor, ...], state: tuple[Tensor, ...]) -> Tensor:
     """``_INVERSE_STEPS`` applications of ``step(*consts, *state) -> (*state, moved)``; returns
     ``state[0]``. In eager CPU code each step runs only on the elements whose previous step
-    moved them by more than ``_SETTLED`` (a settled element would not change); elsewhere every
-    step runs on every element."""
+    moved them by more than ``_SETTLED`` (``_SETTLED_CUBIC`` after a Halley step, whose error is
+    about the cube of its size): a settled element would not change; elsewhere every step runs
+    on every element."""
     cur = list(state)
     if not _compact(consts[0]):
         for _ in range(_INVERSE_STEPS):
@@ -946,24 +996,23 @@ def _update(
     lin_steps: tuple[Tensor, ...],
     lo: Tensor,
     hi: Tensor,
-) -> Tensor:
+) -> tuple[Tensor, Tensor]:
     """The next ln x: Halley's (else Newton's) step in ln x or in x, whichever variable the
     residual is closer to linear in (the smaller Halley correction), kept within the bracket
-    [lo, hi] (bisection where neither step stays in it)."""
+    [lo, hi] (bisection where neither step stays in it); and whether the element may still move
+    (its step exceeded ``_SETTLED``, or ``_SETTLED_CUBIC`` for Halley's own step)."""
     log_first = log_steps[2] <= lin_steps[2]
     t_halley = torch.where(log_first, t - log_steps[0], torch.log(x - lin_steps[0]))
     t_newton = torch.where(log_first, t - log_steps[1], torch.log(x - lin_steps[1]))
-    return _bracketed(t_halley, t_newton, lo, hi)
-
-
-def _bracketed(t_halley: Tensor, t_newton: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
-    """Halley's point if it is finite and within [lo, hi], else Newton's, else the midpoint
-    (bisection)."""
-
-    def ok(t: Tensor) -> Tensor:
-        return (t >= lo) & (t <= hi) & torch.isfinite(t)
-
-    return torch.where(ok(t_halley), t_halley, torch.where(ok(t_newton), t_newton, 0.5 * (lo + hi)))
+    ok_halley = (t_halley >= lo) & (t_halley <= hi) & torch.isfinite(t_halley)
+    ok_newton = (t_newton >= lo) & (t_newton <= hi) & torch.isfinite(t_newton)
+    t_new = torch.where(ok_halley, t_halley, torch.where(ok_newton, t_newton, 0.5 * (lo + hi)))
+    # Halley's error after a step s is about (size / s)^2 s^3 = size^2 s (size: its correction)
+    size = torch.minimum(log_steps[2], lin_steps[2])
+    step = (t_new - t).abs()
+    cubic = ok_halley & (size * size * step < 1e-17)
+    moved = step > torch.where(cubic, _SETTLED_CUBIC, _SETTLED)
+    return t_new, moved
 
 
 def _gamma_guess(a: Tensor, p: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
@@ -971,7 +1020,8 @@ def _gamma_guess(a: Tensor, p: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
     lower = p <= q
     # lower tail: a ln x - x + ln(1 + x/(a+1) + x^2/((a+1)(a+2))) = ln(p Gamma(a + 1)), by
     # Newton from the pure power law
-    cst = torch.log(p) + _lgamma_sum(torch.ones_like(a), a)
+    lgamma1 = _lgamma_sum(torch.ones_like(a), a)  # ln Gamma(1 + a)
+    cst = torch.log(p) + lgamma1
     t_pow = cst / a
     c1 = 1.0 / (a + 1.0)
     c2 = c1 / (a + 2.0)
@@ -983,13 +1033,13 @@ def _gamma_guess(a: Tensor, p: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
         t_pow = torch.where((e < 0.5 * (a + 1.0)) & (step.abs() < 1.0), t_pow - step, t_pow)
     x_pow = torch.exp(t_pow)
     # upper tail: x = -ln(q Gamma(a)) + (a - 1) ln x + ln(1 + (a - 1)/x), by fixed point
-    lq = -torch.log(q) - torch.lgamma(a)
+    lq = torch.log(a).sub_(lgamma1).sub_(torch.log(q))  # -ln(q Gamma(a))
     x_up = torch.clamp(lq, min=1.0)
     for _ in range(4):
         x_up = torch.clamp(
             lq + (a - 1.0) * torch.log(x_up) + torch.log1p((a - 1.0) / x_up), min=1.0
         )
-    z = torch.where(lower, torch.special.ndtri(p), -torch.special.ndtri(q))
+    z = torch.special.ndtri(torch.minimum(p, q)) * torch.where(lower, 1.0, -1.0)
     c = 1.0 / (9.0 * a)
     wh = torch.addcmul(1.0 - c, z, torch.sqrt(c))
     x_wh = a * wh.clamp(min=0.05) ** 3
@@ -1018,16 +1068,23 @@ def _gamma_inv_core(a: Tensor, p: Tensor, q: Tensor) -> Tensor:
     x, cst = _gamma_guess(a, p, q)
     lo = torch.full_like(a, _LOG_TINY)
     hi = torch.full_like(a, 710.0)
-    x = _iterate(_gamma_newton, (a, sigma, log_target), (x, lo, hi))
+    delta = _stirling_delta(a)  # constant over the steps
+    x = _iterate(_gamma_newton, (a, delta, sigma, log_target), (x, lo, hi))
     # a lower-tail root below the smallest subnormal rounds to 0
     return torch.where(lower & (cst / a < _LOG_TINY - math.log(2.0)), 0.0, x).reshape(shape)
 
 
 def _gamma_newton(
-    a: Tensor, sigma: Tensor, log_target: Tensor, x: Tensor, lo: Tensor, hi: Tensor
+    a: Tensor,
+    delta: Tensor,
+    sigma: Tensor,
+    log_target: Tensor,
+    x: Tensor,
+    lo: Tensor,
+    hi: Tensor,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """One safeguarded Halley step of :func:`_gamma_inv_core`; returns (x, lo, hi, moved)."""
-    pp, qq, log_pre = _gamma_pq(a, x)
+    pp, qq, log_pre = _gamma_pq(a, x, delta)
     lower = sigma > 0
     tail = torch.where(lower, pp, qq)
     # where the tail underflows, its leading asymptotic term instead: x f(x) / tail ~ |a - x|
@@ -1044,8 +1101,8 @@ def _gamma_newton(
     rho = r / x
     log_steps = _halley_step(h, sigma * r, sigma * r * (a - x) - r * r)
     lin_steps = _halley_step(h, sigma * rho, sigma * rho * ((a - 1.0) / x - 1.0) - rho * rho)
-    t_new = _update(t, x, log_steps, lin_steps, lo, hi)
-    return torch.exp(t_new), lo, hi, (t_new - t).abs() > _SETTLED
+    t_new, moved = _update(t, x, log_steps, lin_steps, lo, hi)
+    return torch.exp(t_new), lo, hi, moved
 
 
 def _gamma_inv_eval(a: Tensor, y: Tensor, upper: bool) -> Tensor:
@@ -1239,8 +1296,8 @@ def _beta_newton(
     dlog_f = (s1 - 1.0) / u - (s2 - 1.0) / w
     log_steps = _halley_step(h, sigma * r, sigma * r * (s1 - (s2 - 1.0) * u / w) - r * r)
     lin_steps = _halley_step(h, sigma * rho, sigma * rho * dlog_f - rho * rho)
-    t_new = _update(t, u, log_steps, lin_steps, lo, hi)
-    return torch.exp(t_new), lo, hi, (t_new - t).abs() > _SETTLED
+    t_new, moved = _update(t, u, log_steps, lin_steps, lo, hi)
+    return torch.exp(t_new), lo, hi, moved
 
 
 def _beta_inv_eval(a: Tensor, b: Tensor, y: Tensor, upper: bool) -> Tensor:

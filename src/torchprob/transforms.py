@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import constraints
-from .utils import broadcast_all, tril_matrix_to_vec
+from .utils import broadcast_all, constant_like, tril_matrix_to_vec
 
 __all__ = [
     "AbsTransform",
@@ -1088,7 +1088,7 @@ def _offsets(x: Tensor) -> Tensor:
     """``K - k`` for ``k = 0..K-1``, ``K = x.shape[-1]``: stick breaking centres ``x_k`` at
     ``log(K - k)`` so that ``x = 0`` maps to the centre of the simplex."""
     k = x.shape[-1]
-    return torch.arange(k, 0, -1, dtype=x.dtype, device=x.device)
+    return constant_like(x, torch.arange(k, 0, -1, dtype=x.dtype, device=x.device))
 
 
 class StickBreakingTransform(Transform):

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
-from ..distribution import Distribution, validate_sample
+from ..distribution import Distribution
 from ..kl import kl_divergence, register_kl
 from ..transforms import _sum_rightmost
 from ..utils import EMPTY, ShapeLike
@@ -123,9 +123,13 @@ class Independent(Distribution):
             return self.base_dist.rsample(sample_shape)
         return self.base_dist.rsample(sample_shape, generator=generator)
 
-    @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
-        return _sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
+        # A validating base checks the same value against the same support (reinterpreted
+        # dimensions included): the value is checked once, here only if the base does not.
+        base = self.base_dist
+        if self._validate_args and not base._validate_args:
+            self._validate_sample(value)
+        return _sum_rightmost(base.log_prob(value), self.reinterpreted_batch_ndims)
 
     def entropy(self) -> Tensor:
         return _sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)

@@ -127,7 +127,7 @@ class MixtureSameFamily(Distribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         log_components = self._component_distribution.log_prob(self._pad(value))
-        log_weights = torch.log_softmax(self._mixture_distribution.logits, dim=-1)
+        log_weights = self._mixture_distribution._log_probs()  # normalized already
         return torch.logsumexp(log_components + log_weights, dim=-1)
 
     @validate_sample
@@ -138,20 +138,27 @@ class MixtureSameFamily(Distribution):
     def sample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        kwargs = {} if generator is None else {"generator": generator}
-        sample_shape = torch.Size(sample_shape)
-        with torch.no_grad():
-            choice = self._mixture_distribution.sample(sample_shape, **kwargs)
-            draws = self._component_distribution.sample(sample_shape, **kwargs)
-            # choice: sample + mixture batch -> sample + batch + (1,) + event, to gather from
-            # draws: sample + batch + (K,) + event
-            mixture_batch = self._mixture_distribution.batch_shape
-            pad = (1,) * (len(self._batch_shape) - len(mixture_batch))
-            choice = choice.reshape(sample_shape + pad + mixture_batch)
+        # both draws come from sample(), without a graph: the gather records none either
+        mixture, component = self._mixture_distribution, self._component_distribution
+        if generator is None:
+            choice = mixture.sample(sample_shape)
+            draws = component.sample(sample_shape)
+        else:
+            choice = mixture.sample(sample_shape, generator=generator)
+            draws = component.sample(sample_shape, generator=generator)
+        # choice: sample + mixture batch -> sample + batch + (1,) + event, to gather from
+        # draws: sample + batch + (K,) + event
+        sample_shape = choice.shape[: choice.dim() - len(mixture.batch_shape)]
+        if mixture.batch_shape != self._batch_shape:
+            pad = (1,) * (len(self._batch_shape) - len(mixture.batch_shape))
+            choice = choice.reshape(sample_shape + pad + mixture.batch_shape)
             choice = choice.expand(sample_shape + self._batch_shape)
-            index = choice.reshape(choice.shape + (1,) * (1 + self._event_ndims))
-            index = index.expand(choice.shape + (1,) + self._event_shape)
-            return draws.gather(-1 - self._event_ndims, index).squeeze(-1 - self._event_ndims)
+        dim = -1 - self._event_ndims
+        if not self._event_ndims:
+            return draws.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+        index = choice.reshape(choice.shape + (1,) * (1 + self._event_ndims))
+        index = index.expand(choice.shape + (1,) + self._event_shape)
+        return draws.gather(dim, index).squeeze(dim)
 
     def expand(self, batch_shape: ShapeLike, _instance: Any = None) -> MixtureSameFamily:
         batch_shape = torch.Size(batch_shape)

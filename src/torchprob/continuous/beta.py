@@ -11,7 +11,8 @@ from .. import constraints, special
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, broadcast_all
+from ..utils import EMPTY, ShapeLike, broadcast_all, host_number
+from ._passes import LARGE, untracked
 from .exponential import Exponential
 from .gamma import SERIES_FROM, Gamma, bounds, entropy_core, shifted, stirling_delta
 from .normal import Normal
@@ -183,6 +184,15 @@ class Beta(ExponentialFamily):
 
 
 def _direct(a: Tensor, b: Tensor, x: Tensor, log_norm: Tensor) -> Tensor:
+    big = x.numel() >= LARGE and untracked(a, b, x, log_norm)
+    a_number, b_number = (host_number(a), host_number(b)) if big else (None, None)
+    if a_number is not None and b_number is not None and a_number != 1 and b_number != 1:
+        # Big, no graph: log and log1p in two buffers, no xlogy masks (log 0 times a nonzero
+        # factor is the right infinity).
+        # (add with a number factor: addcmul with two scalar operands is not vectorized)
+        log_x = x.log()
+        result = torch.add(log_norm.neg(), log_x, alpha=a_number - 1, out=log_x)
+        return result.add_(torch.neg(x).log1p_(), alpha=b_number - 1)
     log_kernel = torch.xlogy(shifted(a, -1), x) + torch.special.xlog1py(shifted(b, -1), -x)
     return log_kernel - log_norm
 

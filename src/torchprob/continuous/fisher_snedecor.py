@@ -215,7 +215,7 @@ def _log_prob_textbook(value: Tensor, df1: float, df2: float) -> Tensor:
     a, b = 0.5 * df1, 0.5 * df2
     c = a * math.log(df1 / df2) - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b)
     log1p = torch.mul(value, df1 / df2).log1p_()
-    return torch.sub(value.log().mul_(a - 1), log1p, alpha=a + b).add_(c)
+    return value.log().mul_(a - 1).sub_(log1p, alpha=a + b).add_(c)  # two buffers in all
 
 
 def _stirling_terms(df1: Tensor, df2: Tensor) -> Tensor:

@@ -11,7 +11,8 @@ from .. import constraints, special
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, broadcast_all
+from ..utils import EMPTY, ShapeLike, broadcast_all, host_number
+from ._passes import LARGE, untracked
 from .exponential import Exponential
 from .normal import Normal, _expm1_minus_identity
 from .uniform import Uniform
@@ -149,6 +150,18 @@ def _within(
 def _direct(a: Tensor, rate: Tensor, x: Tensor, power: int) -> Tensor:
     """The sum of logarithms."""
     const = torch.xlogy(a, rate) - torch.lgamma(a)
+    shape = host_number(a) if x.numel() >= LARGE and untracked(a, rate, x) else None
+    if shape == 1 and power > 0:  # the exponential: no logarithm at all
+        return torch.addcmul(const, rate, x, value=-1)
+    if shape is not None and shape != power:  # big, no graph: one buffer, no xlogy mask
+        # log 0 times a - 1 (or -(a + 1)) gives the right infinity once the factor is nonzero
+        # (add with a number factor: addcmul with two scalar operands is not vectorized)
+        log_x = x.log()
+        factor = shape - 1 if power > 0 else -(shape + 1)
+        result = torch.add(const, log_x, alpha=factor, out=log_x)
+        if power > 0:
+            return result.addcmul_(rate, x, value=-1)
+        return result.addcdiv_(rate, x, value=-1)
     if power > 0:
         return torch.addcmul(const, rate, x, value=-1) + torch.xlogy(shifted(a, -1), x)
     return (const - rate / x) - torch.xlogy(shifted(a, 1), x)

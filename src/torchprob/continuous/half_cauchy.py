@@ -12,6 +12,7 @@ from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, validate_sample
 from ..transforms import AbsTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
+from ._passes import host_min
 from .cauchy import Cauchy, _log_pi_density
 
 __all__ = ["HalfCauchy"]
@@ -84,6 +85,9 @@ class HalfCauchy(DirectTransformedDistribution):
         else:  # no graph to keep: one buffer for the whole chain
             h = torch.hypot(value, scale).log_()
             result = torch.sub(scale.log(), h, alpha=2, out=h).add_(_LOG_2_OVER_PI)
+        low = host_min(value)
+        if low is not None and low >= 0:  # a big value, all in the support: no mask
+            return result
         return result.masked_fill_(value < 0, -math.inf)
 
     # P(X <= x) = (2/pi) atan(x/scale) and P(X > x) = (2/pi) atan2(scale, x): exact at both ends.

@@ -13,6 +13,7 @@ from ..distribution import Distribution, validate_sample
 from ..kl import register_kl
 from ..transforms import AbsTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
+from ._passes import host_min, untracked
 from .normal import Normal, _expm1_minus_identity
 
 __all__ = ["HalfNormal"]
@@ -83,7 +84,14 @@ class HalfNormal(DirectTransformedDistribution):
     def log_prob(self, value: Tensor) -> Tensor:
         z = value / self.scale
         log_norm = self.scale.log().add_(_HALF_LOG_PI_OVER_2).neg_()
-        return torch.addcmul(log_norm, z, z, value=-0.5).masked_fill_(value < 0, -math.inf)
+        if untracked(z):  # no graph to keep: reuse z's buffer
+            result = torch.addcmul(log_norm, z, z, value=-0.5, out=z)
+        else:
+            result = torch.addcmul(log_norm, z, z, value=-0.5)
+        low = host_min(value)
+        if low is not None and low >= 0:  # a big value, all in the support: no mask
+            return result
+        return result.masked_fill_(value < 0, -math.inf)
 
     def _w(self, value: Tensor) -> Tensor:
         """``x / (sigma sqrt 2)``, with values below the support moved to 0."""

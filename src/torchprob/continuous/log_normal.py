@@ -14,6 +14,7 @@ from ..kl import register_kl
 from ..special import ndtr
 from ..transforms import ExpTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
+from ._passes import host_min, untracked
 from .normal import Normal, _kl_normal_normal
 
 __all__ = ["LogNormal"]
@@ -85,6 +86,10 @@ class LogNormal(DirectTransformedDistribution):
     def log_prob(self, value: Tensor) -> Tensor:
         y = value.log()
         z = (y - self.loc).div_(self.scale)
+        low = host_min(value)
+        if low is not None and low > 0 and untracked(y, z):  # big, in the support, no graph
+            neg_norm = self.scale.log().add_(_HALF_LOG_2PI).neg_()
+            return torch.sub(neg_norm, y, out=y).addcmul_(z, z, value=-0.5)
         t = self.scale.log().add_(_HALF_LOG_2PI) + y  # log(x sigma sqrt(2 pi)), full shape
         return t.addcmul_(z, z, value=0.5).neg_().masked_fill_(value <= 0, -math.inf)
 

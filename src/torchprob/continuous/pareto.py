@@ -12,7 +12,8 @@ from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..kl import _infinite_like, register_kl
 from ..transforms import AffineTransform, ExpTransform, Transform
-from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
+from ..utils import EMPTY, ShapeLike, broadcast_all, host_number, lazy_property
+from ._passes import host_min, untracked
 from .exponential import Exponential
 from .normal import Normal, _expm1_minus_identity
 from .uniform import Uniform
@@ -25,7 +26,8 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 def _log_ratio(x: Tensor, scale: Tensor) -> Tensor:
     """``log(x / scale)``: exact near ``x = scale`` (``log1p``), and no overflow of the ratio."""
     d = (x - scale).div_(scale)
-    if scale.is_cpu and scale.numel() == 1 and scale.item() >= 1:  # x / scale <= x
+    number = host_number(scale)
+    if number is not None and number >= 1:  # x / scale <= x
         return d.log1p_()
     return torch.where(d.isinf(), x.log() - scale.log(), torch.log1p(d))
 
@@ -99,7 +101,13 @@ class Pareto(DirectTransformedDistribution):
         # log(alpha / s) - (alpha + 1) t
         t = _log_ratio(value, self.scale)
         head = self.alpha.log() - self.scale.log()
-        result = torch.addcmul(head, self.alpha + 1, t, value=-1)
+        if untracked(t, head):  # no graph to keep: reuse t's buffer
+            result = torch.addcmul(head, self.alpha + 1, t, value=-1, out=t)
+        else:
+            result = torch.addcmul(head, self.alpha + 1, t, value=-1)
+        low, scale = host_min(value), host_number(self.scale)
+        if low is not None and scale is not None and low >= scale:  # big, in the support
+            return result
         return result.masked_fill_(value < self.scale, -math.inf)
 
     def _t(self, value: Tensor) -> Tensor:

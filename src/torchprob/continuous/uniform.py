@@ -10,7 +10,8 @@ from torch import Tensor
 from .. import constraints
 from ..distribution import Distribution, validate_sample
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, broadcast_all
+from ..utils import EMPTY, ShapeLike, broadcast_all, host_number
+from ._passes import host_span
 from .exponential import Exponential
 from .normal import Normal
 
@@ -48,10 +49,8 @@ class Uniform(Distribution):
     def _extra_param_checks(self) -> list:
         """``low < high`` (false for NaN too), reported against ``high``."""
         low, high = self.low, self.high
-        if low.is_cpu and low.numel() == 1:
-            ok: Tensor | bool = high.item() > low.item()
-        else:
-            ok = high > low
+        lo = host_number(low)
+        ok: Tensor | bool = high.item() > lo if lo is not None else high > low
         return [("high", "GreaterThan(lower_bound=low)", high, ok)]
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
@@ -84,6 +83,12 @@ class Uniform(Distribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         low, high = self.low, self.high
+        span = host_span(value)
+        if span is not None and high.numel() == 1:  # big value, scalar bounds: read on the host
+            lo, hi = low.item(), high.item()
+            if lo <= span[0] and span[1] < hi:  # every value inside: no mask (one pass)
+                shape = torch.broadcast_shapes(value.shape, low.shape)
+                return (-(high - low).log()).expand(shape).clone()
         outside = (value < low).logical_or_(value >= high)
         # masked_fill takes -inf as an op argument: no Python scalar wrapped into a tensor.
         return (-(high - low).log()).masked_fill(outside, -math.inf)

@@ -9,7 +9,8 @@ from .. import constraints
 from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..transforms import AffineTransform, PowerTransform, Transform
-from ..utils import EMPTY, ShapeLike, broadcast_all, euler_constant, lazy_property
+from ..utils import EMPTY, ShapeLike, broadcast_all, euler_constant, host_number, lazy_property
+from ._passes import LARGE, untracked
 from .exponential import Exponential
 
 __all__ = ["Weibull"]
@@ -127,6 +128,14 @@ class Weibull(DirectTransformedDistribution):
         k, scale = self.concentration, self.scale
         z = value / scale
         log_norm = (k / scale).log()
+        power = host_number(k) if z.numel() >= LARGE and untracked(z, k) else None
+        if power is not None:  # big, no graph: log then in-place ops, xlogy's mask not needed
+            if power == 1:
+                return torch.sub(log_norm, z, out=z)
+            # log 0 gives the right infinity; a number exponent: pow's fast cases (2, 0.5, ...)
+            log_z = z.log()
+            result = torch.add(log_norm, log_z, alpha=power - 1, out=log_z)
+            return result.sub_(z.pow_(power))
         result = torch.special.xlogy(k - 1, z).add_(log_norm)
         if torch.is_grad_enabled() and (z.requires_grad or k.requires_grad):
             return result.sub_(z.pow(k))

@@ -12,6 +12,7 @@ from ..kl import register_kl
 from ..utils import (
     EMPTY,
     ShapeLike,
+    host_number,
     kl_term,
 )
 from ._binary import BinaryParameterized
@@ -55,7 +56,8 @@ class Geometric(BinaryParameterized, Distribution):
         if not self._from_probs:
             return []
         p = self.probs
-        ok: Tensor | bool = p.item() > 0 if p.is_cpu and p.numel() == 1 else p > 0
+        number = host_number(p)
+        ok: Tensor | bool = number > 0 if number is not None else p > 0
         return [("probs", "GreaterThan(lower_bound=0.0)", p, ok)]
 
     @property

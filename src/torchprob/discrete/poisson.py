@@ -12,7 +12,7 @@ from .. import constraints
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, broadcast_all
+from ..utils import EMPTY, ShapeLike, broadcast_all, is_tracing
 from .bernoulli import Bernoulli
 
 __all__ = ["Poisson"]
@@ -39,8 +39,9 @@ _POISSON_MAX = 2.0**48
 
 def _ordinary_cpu(t: Tensor) -> bool:
     """A plain CPU tensor, whose entries can be read on the host at once (CPU ops are
-    synchronous); not a DTensor, a fake tensor or another device."""
-    return type(t) in (Tensor, torch.nn.Parameter) and t.is_cpu
+    synchronous); not a DTensor, a fake tensor, another device, or a tensor traced by
+    ``torch.compile``."""
+    return type(t) in (Tensor, torch.nn.Parameter) and t.is_cpu and not is_tracing()
 
 
 def _select(cond: Tensor, if_true: Callable[[], Tensor], if_false: Callable[[], Tensor]) -> Tensor:

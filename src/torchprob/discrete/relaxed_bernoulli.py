@@ -11,7 +11,7 @@ from torch import Tensor
 
 from .. import constraints
 from ..distribution import Distribution, validate_sample
-from ..utils import EMPTY, ShapeLike, lazy_property
+from ..utils import EMPTY, ShapeLike, host_number, lazy_property
 from ._binary import BinaryParameterized
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
@@ -54,7 +54,8 @@ class _Tempered(Distribution):
 
     def _extra_param_checks(self) -> list:
         t = self._temperature
-        ok: Tensor | bool = t.item() > 0 if t.is_cpu and t.numel() == 1 else t > 0
+        number = host_number(t)
+        ok: Tensor | bool = number > 0 if number is not None else t > 0
         return [("temperature", constraints.positive, t, ok)]
 
 

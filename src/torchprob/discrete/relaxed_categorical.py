@@ -10,7 +10,7 @@ from torch import Tensor
 
 from .. import constraints
 from ..distribution import validate_sample
-from ..utils import EMPTY, ShapeLike, lazy_property
+from ..utils import EMPTY, ShapeLike, is_tracing, lazy_property
 from .one_hot_categorical import _CategoricalParams
 from .relaxed_bernoulli import _Tempered
 
@@ -33,7 +33,7 @@ def _concrete_log_prob(logits: Tensor, lam: Tensor, log_y: Tensor, on_simplex: b
     """
     z = torch.addcmul(logits, _event_aligned(lam), log_y, value=-1)
     terms = z - log_y if on_simplex else z
-    if z.is_cpu and bool(terms.isfinite().all()):
+    if z.is_cpu and not is_tracing() and bool(terms.isfinite().all()):
         n = z.shape[-1]
         result = torch.sub(terms.sum(-1), z.logsumexp(-1), alpha=n)
         return torch.add(result, lam.log(), alpha=n - 1) + math.lgamma(n)

@@ -24,7 +24,9 @@ class Dirichlet(ExponentialFamily):
 
     ``rsample`` normalizes independent :math:`\mathrm{Gamma}(\alpha_k, 1)` draws; their implicit
     reparameterization gradient (built into ``torch._standard_gamma``) carries through the
-    normalization, so samples are differentiable in :math:`\alpha`.
+    normalization, so samples are differentiable in :math:`\alpha`. Where no gradient is
+    needed, one fused kernel (``torch._sample_dirichlet``) draws the same values from the same
+    random stream.
 
     Args:
         concentration: :math:`\alpha`, shape ``batch_shape + (K,)``.
@@ -70,8 +72,12 @@ class Dirichlet(ExponentialFamily):
     def rsample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        gammas = torch._standard_gamma(self.concentration.expand(shape), generator=generator)
+        alpha = self.concentration
+        if sample_shape:
+            alpha = alpha.expand(self._extended_shape(sample_shape))
+        if not (alpha.requires_grad and torch.is_grad_enabled()):
+            return torch._sample_dirichlet(alpha, generator=generator)
+        gammas = torch._standard_gamma(alpha, generator=generator)
         # tiny concentrations underflow every draw to 0: keep them at the smallest normal number
         gammas = gammas.clamp(min=torch.finfo(gammas.dtype).tiny)
         return gammas / gammas.sum(-1, keepdim=True)
@@ -79,11 +85,8 @@ class Dirichlet(ExponentialFamily):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         alpha = self.concentration
-        return (
-            torch.special.xlogy(alpha - 1, value).sum(-1)
-            + torch.lgamma(alpha.sum(-1))
-            - torch.lgamma(alpha).sum(-1)
-        )
+        terms = torch.special.xlogy(alpha - 1, value).sub_(torch.lgamma(alpha))
+        return terms.sum(-1) + torch.lgamma(alpha.sum(-1))
 
     def entropy(self) -> Tensor:
         r""":math:`\log B(\alpha) + (\alpha_0 - K)\psi(\alpha_0)

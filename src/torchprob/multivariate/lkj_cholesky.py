@@ -10,7 +10,7 @@ from torch import Tensor
 
 from .. import constraints
 from ..distribution import Distribution, validate_sample
-from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
+from ..utils import EMPTY, ShapeLike, broadcast_all, constant_like, lazy_property
 
 __all__ = ["LKJCholesky"]
 
@@ -66,6 +66,7 @@ class LKJCholesky(Distribution):
         """:math:`b_i = \\eta + (n - 1 - i)/2` for rows :math:`i = 0, \\dots, n-1`."""
         eta = self.concentration
         steps = torch.arange(self.dim - 1, -1, -1, dtype=eta.dtype, device=eta.device)
+        steps = constant_like(eta, steps)
         return eta.unsqueeze(-1) + steps / 2
 
     @lazy_property

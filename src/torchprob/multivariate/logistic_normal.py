@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import math
+
+import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .. import constraints
-from ..composite.transformed_distribution import TransformedDistribution
+from ..composite.independent import Independent
+from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..continuous.normal import Normal
-from ..transforms import StickBreakingTransform
+from ..distribution import Distribution, validate_sample
+from ..transforms import StickBreakingTransform, Transform, _offsets
+from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
 
 __all__ = ["LogisticNormal"]
 
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
-class LogisticNormal(TransformedDistribution):
+
+class LogisticNormal(DirectTransformedDistribution):
     r"""The distribution of :math:`y = \mathrm{StickBreaking}(x)` for :math:`x \sim
     \mathcal{N}(\mu, \operatorname{diag}\sigma^2)` in :math:`\mathbb{R}^{K-1}`, a distribution on
     the :math:`K`-simplex:
 
-    .. math:: x_k = \log\frac{y_k}{1 - \sum_{j<k} y_j} + \log(K - k), \qquad
-        \log p(y) = \log \mathcal{N}(x; \mu, \sigma) - \log\Big|\det\frac{\partial y}
-        {\partial x}\Big|.
+    .. math:: x_k = \log\frac{y_k}{\sum_{j>k} y_j} + \log(K - 1 - k), \qquad
+        \log p(y) = \sum_{k<K-1} \log \mathcal{N}(x_k; \mu_k, \sigma_k) - \sum_{k<K} \log y_k,
+
+    the log-determinant of the stick-breaking Jacobian being :math:`\sum_k \log y_k`. Computed
+    directly, in log space (``base_dist`` and ``transforms`` are built only when read): the
+    stick left after :math:`y_k` is the sum of the later entries, not :math:`1` minus the
+    earlier ones, so small entries keep their relative accuracy.
 
     Args:
         loc: :math:`\mu`, shape ``batch_shape + (K - 1,)`` (a scalar gives :math:`K = 2`).
@@ -40,15 +53,40 @@ class LogisticNormal(TransformedDistribution):
     def __init__(
         self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None
     ) -> None:
-        base = Normal(loc, scale, validate_args=validate_args)
-        if not base.batch_shape:
-            base = base.expand((1,))  # type: ignore[assignment]
-        super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
+        loc, scale = broadcast_all(loc, scale)
+        if not loc.dim():  # one logit: two classes
+            loc, scale = loc.reshape(1), scale.reshape(1)
+        self.loc, self.scale = loc, scale
+        shape = loc.shape
+        Distribution.__init__(self, shape[:-1], (shape[-1] + 1,), validate_args=validate_args)
 
-    @property
-    def loc(self) -> Tensor:
-        return self.base_dist.base_dist.loc  # type: ignore[attr-defined]
+    @lazy_property
+    def base_dist(self) -> Independent:  # type: ignore[override]
+        return Independent(Normal(self.loc, self.scale, validate_args=False), 1, False)
 
-    @property
-    def scale(self) -> Tensor:
-        return self.base_dist.base_dist.scale  # type: ignore[attr-defined]
+    @lazy_property
+    def transforms(self) -> list[Transform]:  # type: ignore[override]
+        return [StickBreakingTransform()]
+
+    def rsample(
+        self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        loc = self.loc
+        shape = self._extended_shape(sample_shape)[:-1] + loc.shape[-1:]
+        eps = loc.new_empty(shape).normal_(generator=generator)
+        # u = x - log(K - 1 - k); log y_k = u_k - sum_{j <= k} softplus(u_j), the last entry
+        # (u = 0) being the stick left
+        u = torch.addcmul(loc - _offsets(loc).log_(), eps, self.scale)
+        log_rest = F.pad(F.softplus(u, threshold=40), (0, 1)).cumsum(-1)
+        return F.pad(u, (0, 1)).sub_(log_rest).exp_()
+
+    @validate_sample
+    def log_prob(self, value: Tensor) -> Tensor:
+        log_y = value.log()
+        rest = value.flip(-1).cumsum(-1).flip(-1)[..., 1:]  # sum_{j > k} y_j
+        shift = torch.sub(_offsets(self.loc).log_(), self.loc)  # log(K - 1 - k) - mu
+        z = (log_y[..., :-1] - rest.log() + shift) / self.scale
+        terms = torch.addcmul(self.scale.log(), z, z, value=0.5).sum(-1) + log_y.sum(-1)
+        log_p = torch.rsub(terms, -_HALF_LOG_2PI * self.loc.shape[-1])
+        # an empty entry makes both sums infinite: the density is zero there
+        return torch.nan_to_num(log_p, nan=-math.inf, posinf=math.inf, neginf=-math.inf)

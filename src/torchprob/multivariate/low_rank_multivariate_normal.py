@@ -111,27 +111,41 @@ class LowRankMultivariateNormal(Distribution):
         return _compact(self._unbroadcasted_cov_diag, 1).sqrt()
 
     @lazy_property
-    def _whitened_factor(self) -> Tensor:
-        """:math:`V = D^{-1/2} W`."""
-        return _compact(self._unbroadcasted_cov_factor) / self._sqrt_diag.unsqueeze(-1)
-
-    @lazy_property
-    def _capacitance_tril(self) -> Tensor:
-        """Cholesky factor of :math:`C = I + V^\\top V`, eigenvalues at least one."""
-        V = self._whitened_factor
+    def _woodbury(self) -> tuple[Tensor, Tensor, Tensor]:
+        """What a density needs, built together on first use: :math:`V = D^{-1/2} W`, the
+        Cholesky factor :math:`L_C` of :math:`C = I + V^\\top V` (eigenvalues at least one), and
+        :math:`-\\tfrac d2 \\log 2\\pi - \\log|L_C| - \\sum_i \\log D_{ii}^{1/2}` (the
+        determinant lemma, :math:`|\\Sigma| = |C|\\,|D|`)."""
+        sqrt_diag = self._sqrt_diag
+        V = _compact(self._unbroadcasted_cov_factor) / sqrt_diag.unsqueeze(-1)
         capacitance = V.mT @ V
         capacitance.diagonal(dim1=-2, dim2=-1).add_(1)
-        return torch.linalg.cholesky_ex(capacitance).L
+        L = torch.linalg.cholesky_ex(capacitance).L
+        diag = L.diagonal(dim1=-2, dim2=-1)
+        if diag.shape[:-1] == sqrt_diag.shape[:-1]:  # one log and one sum for both
+            half_log_det = torch.cat((diag, sqrt_diag), -1).log().sum(-1)
+        else:
+            half_log_det = diag.log().sum(-1) + sqrt_diag.log().sum(-1)
+        log_norm = torch.rsub(half_log_det, -0.5 * self._event_shape[0] * _LOG_2PI)
+        return V, L, log_norm
+
+    @property
+    def _whitened_factor(self) -> Tensor:
+        return self._woodbury[0]
+
+    @property
+    def _capacitance_tril(self) -> Tensor:
+        return self._woodbury[1]
+
+    @property
+    def _log_norm(self) -> Tensor:
+        return self._woodbury[2]
 
     @lazy_property
     def _log_det(self) -> Tensor:
-        """The determinant lemma, :math:`\\log|\\Sigma| = 2\\log|L_C| + \\sum_i \\log D_{ii}`."""
+        """:math:`\\log|\\Sigma| = 2\\log|L_C| + \\sum_i \\log D_{ii}`."""
         log_diag = _compact(self._unbroadcasted_cov_diag, 1).log().sum(-1)
         return 2 * self._capacitance_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) + log_diag
-
-    @lazy_property
-    def _log_norm(self) -> Tensor:
-        return -0.5 * (self._event_shape[0] * _LOG_2PI + self._log_det)
 
     def _matrix_shape(self) -> torch.Size:
         return self._batch_shape + self._event_shape + self._event_shape
@@ -180,18 +194,26 @@ class LowRankMultivariateNormal(Distribution):
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        W = self._unbroadcasted_cov_factor
+        W = _compact(self._unbroadcasted_cov_factor)
         m = W.shape[-1]
         eps = self.loc.new_empty(shape[:-1] + (m + shape[-1],)).normal_(generator=generator)
-        low_rank = self.loc + _rowwise(eps[..., :m], _compact(W), _apply)
-        return torch.addcmul(low_rank, self._sqrt_diag, eps[..., m:])
+        eps_factor, eps_diag = eps.narrow(-1, 0, m), eps.narrow(-1, m, shape[-1])
+        if eps.dim() == 1 and W.dim() == 2:  # one draw of one distribution
+            low_rank = torch.addmv(self.loc, W, eps_factor)
+        else:
+            low_rank = self.loc + _rowwise(eps_factor, W, _apply)
+        return torch.addcmul(low_rank, self._sqrt_diag, eps_diag)
 
     def _mahalanobis(self, diff: Tensor) -> Tensor:
         """:math:`y^\\top (I + V V^\\top)^{-1} y` with :math:`y = D^{-1/2} x`, as
         :math:`\\|y - V z\\|^2 + \\|z\\|^2` at :math:`z = C^{-1} V^\\top y`."""
-        V = self._whitened_factor
+        V, C, _ = self._woodbury
         y = diff / self._sqrt_diag
-        z = _rowwise(_rowwise(y, V, _times), self._capacitance_tril, _cholesky_solve)
+        if y.dim() == 1 and V.dim() == 2:  # one vector, one matrix
+            z = torch.cholesky_solve((y @ V).unsqueeze(-1), C).squeeze(-1)
+            residual = torch.addmv(y, V, z, alpha=-1)
+            return torch.dot(residual, residual) + torch.dot(z, z)
+        z = _rowwise(_rowwise(y, V, _times), C, _cholesky_solve)
         residual = y - _rowwise(z, V, _apply)
         return torch.linalg.vecdot(residual, residual) + torch.linalg.vecdot(z, z)
 

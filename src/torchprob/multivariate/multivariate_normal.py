@@ -24,9 +24,10 @@ def _compact(t: Tensor, event_dim: int = 2) -> Tensor:
     """``t`` without the copies an ``expand`` made: batch dims of stride 0 narrowed to one entry
     (equal along them), leading unit dims dropped, so a factorization runs once per distinct
     matrix. Not for an expanded leaf that requires grad (its per-copy gradient would move)."""
-    if t.requires_grad and t.is_leaf:
+    batch_dims = t.dim() - event_dim
+    if batch_dims <= 0 or (t.requires_grad and t.is_leaf):
         return t
-    for i in range(t.dim() - event_dim):
+    for i in range(batch_dims):
         if t.stride(i) == 0 and t.shape[i] > 1:
             t = t.narrow(i, 0, 1)
     while t.dim() > event_dim and t.shape[0] == 1:
@@ -74,11 +75,20 @@ def _apply(L: Tensor, X: Tensor) -> Tensor:
     return X @ L.mT
 
 
+def _lower_symmetric(matrix: Tensor) -> Tensor:
+    """The symmetric matrix whose lower triangle ``matrix`` holds: what LAPACK reads, made
+    explicit only where a gradient flows (so that it agrees with finite differences in any
+    entry); without one the values are the same and the three passes are skipped."""
+    if matrix.requires_grad:
+        return matrix.tril() + matrix.tril(-1).mT
+    return matrix
+
+
 def _cholesky(matrix: Tensor, checked: bool) -> Tensor:
-    """Lower Cholesky factor of the symmetric matrix whose lower triangle ``matrix`` holds (what
-    LAPACK reads, so gradients agree with finite differences in any entry). A matrix validation
-    already found positive definite skips the error check; otherwise torch's error is raised."""
-    matrix = matrix.tril() + matrix.tril(-1).mT
+    """Lower Cholesky factor of the symmetric matrix whose lower triangle ``matrix`` holds. A
+    matrix validation already found positive definite skips the error check; otherwise torch's
+    error is raised."""
+    matrix = _lower_symmetric(matrix)
     return torch.linalg.cholesky_ex(matrix).L if checked else torch.linalg.cholesky(matrix)
 
 
@@ -143,8 +153,9 @@ class MultivariateNormal(Distribution):
     .. math:: p(x) = (2\pi)^{-d/2} |\Sigma|^{-1/2}
         \exp\big(-\tfrac12 (x-\mu)^\top \Sigma^{-1} (x-\mu)\big), \qquad x \in \mathbb{R}^d.
 
-    The matrix is factorized once, on first use; densities use triangular solves (or, from a
-    precision matrix, products with its factor), never an inverse.
+    The matrix is factorized once, on first use (or, for a ``covariance_matrix`` checked at
+    construction, by the check itself); densities use triangular solves (or, from a precision
+    matrix, products with its factor), never an inverse.
 
     Args:
         loc: mean :math:`\mu`, shape ``batch_shape + (d,)``.
@@ -202,6 +213,23 @@ class MultivariateNormal(Distribution):
         super().__init__(batch_shape, loc.shape[-1:], validate_args=validate_args)
         self._checked = self._validate_args  # the matrix was found positive definite
 
+    def _validate_params(self) -> None:
+        """The base class's checks, with one Cholesky factorization of a ``covariance_matrix``
+        serving both its positive-definite test and, kept, as the factor (checking it apart
+        would factorize the matrix twice). Elsewhere (other parameterizations, tracing, off
+        the CPU) the base class validates."""
+        matrix = self.__dict__[self._given]
+        if self._given != "covariance_matrix" or not matrix.is_cpu or torch.compiler.is_compiling():
+            super()._validate_params()
+            return
+        matrix = _compact(matrix)  # the copies of an expanded matrix are one matrix
+        with torch.enable_grad():  # the factor is kept: it carries the graph as lazily built
+            factor, info = torch.linalg.cholesky_ex(_lower_symmetric(matrix))
+        ok = constraints.real_vector.check(self.loc).all() & (info == 0).all()
+        if not (ok & constraints.symmetric.check(matrix).all()):
+            self._raise_invalid_params()
+        self._whitening = (factor, _solve)
+
     @lazy_property
     def _whitening(self) -> tuple[Tensor, RowOp]:
         return _whitening(self._given, self.__dict__[self._given], self._checked)
@@ -217,7 +245,7 @@ class MultivariateNormal(Distribution):
     @lazy_property
     def _log_norm(self) -> Tensor:
         """:math:`-\\tfrac d2 \\log 2\\pi - \\tfrac12 \\log|\\Sigma|`."""
-        return (-0.5 * self._event_shape[0] * _LOG_2PI) - self._half_log_det
+        return torch.rsub(_half_logdet_of(self._whitening), -0.5 * self._event_shape[0] * _LOG_2PI)
 
     def _matrix_shape(self) -> torch.Size:
         return self._batch_shape + self._event_shape + self._event_shape
@@ -252,7 +280,8 @@ class MultivariateNormal(Distribution):
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
         eps = self.loc.new_empty(self._extended_shape(sample_shape)).normal_(generator=generator)
-        L = self._unbroadcasted_scale_tril
+        factor, op = self._whitening
+        L = factor if op is _solve else self._unbroadcasted_scale_tril
         if eps.dim() == 1 and L.dim() == 2:  # one draw of one distribution: a single BLAS call
             return torch.addmv(self.loc, L, eps)
         return self.loc + _rowwise(eps, L, _apply)
@@ -260,6 +289,9 @@ class MultivariateNormal(Distribution):
     def _mahalanobis(self, diff: Tensor) -> Tensor:
         """:math:`x^\\top \\Sigma^{-1} x` for the rows of ``diff``: a sum of squares."""
         factor, op = self._whitening
+        if diff.dim() == 1 and factor.dim() == 2 and op is _solve:  # one vector, one matrix
+            z = torch.linalg.solve_triangular(factor, diff.unsqueeze(-1), upper=False)
+            return torch.linalg.vecdot(z, z, dim=-2).squeeze(-1)
         z = _rowwise(diff, factor, op)
         return torch.linalg.vecdot(z, z)
 

@@ -13,7 +13,7 @@ from .. import constraints
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, lazy_property
+from ..utils import EMPTY, ShapeLike, constant_like, is_tracing, lazy_property
 from .multivariate_normal import (
     RowOp,
     _half_logdet_of,
@@ -125,7 +125,7 @@ class Wishart(ExponentialFamily):
         """:math:`(\\nu - i)/2` for :math:`i = 0, \\dots, p-1`: the Bartlett chi-square halves,
         and the arguments of the multivariate gamma and digamma at :math:`\\nu/2`."""
         p = self._event_shape[-1]
-        steps = torch.arange(p, dtype=self.df.dtype, device=self.df.device)
+        steps = constant_like(self.df, torch.arange(p, dtype=self.df.dtype, device=self.df.device))
         return (self.df.unsqueeze(-1) - steps) / 2
 
     @lazy_property
@@ -195,12 +195,18 @@ class Wishart(ExponentialFamily):
         ``log_prob`` would be ``-inf``) is redrawn, up to ``max_try_correction`` times (default
         10; 3 when tracing), with a warning."""
         if max_try_correction is None:
-            max_try_correction = 3 if torch._C._get_tracing_state() else 10
+            max_try_correction = 3 if torch._C._get_tracing_state() or is_tracing() else 10
         shape = self._extended_shape(sample_shape)
         sample = self._bartlett(shape, generator)
         if max_try_correction <= 0:
             return sample
         singular = torch.linalg.cholesky_ex(sample.detach()).info != 0
+        if is_tracing():  # no host read: a fixed number of masked redraws, no warning
+            for _ in range(max_try_correction):
+                redraw = self._bartlett(shape, generator)
+                sample = torch.where(singular[..., None, None], redraw, sample)
+                singular = torch.linalg.cholesky_ex(sample.detach()).info != 0
+            return sample
         if singular.any():
             warnings.warn("Singular sample detected.", stacklevel=2)
             for _ in range(max_try_correction):
