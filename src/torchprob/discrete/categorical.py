@@ -8,7 +8,7 @@ import math
 import torch
 from torch import Tensor
 
-from .. import constraints
+from .. import _distributed, constraints
 from ..distribution import Distribution, validate_sample
 from ..kl import register_kl
 from ..utils import EMPTY, ShapeLike, kl_term, lazy_property, logits_to_probs, probs_to_logits
@@ -65,7 +65,10 @@ class Categorical(Distribution):
         elif logits is not None:
             if logits.dim() < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
-            self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+            if type(logits) is Tensor:
+                self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+            else:  # a DTensor may be sharded along the classes: no gather
+                self.logits = logits - _distributed.logsumexp(logits, -1, keepdim=True)
             self._param = self.logits
             self._from_probs = False
         self._num_events = self._param.shape[-1]
@@ -77,6 +80,8 @@ class Categorical(Distribution):
 
     @lazy_property
     def probs(self) -> Tensor:
+        if type(self.logits) is not Tensor and _distributed.is_dtensor(self.logits):
+            return self.logits.exp()  # normalized already; softmax would gather the classes
         return logits_to_probs(self.logits)
 
     @property
@@ -113,6 +118,8 @@ class Categorical(Distribution):
         """
         probs = self.probs
         shape = self._extended_shape(sample_shape)
+        if type(probs) is not Tensor and _distributed.is_dtensor(probs):
+            return self._sample_distributed(shape, generator)
         num_draws = shape.numel() // max(1, self._batch_shape.numel())
         with torch.no_grad():
             if num_draws * self._num_events <= _RACE_LIMIT:
@@ -126,6 +133,15 @@ class Categorical(Distribution):
             draws = torch.searchsorted(cumulative, u, right=True)
             return draws.movedim(-1, 0).reshape(shape)
 
+    def _sample_distributed(self, shape: torch.Size, generator: torch.Generator | None) -> Tensor:
+        """Gumbel-max on DTensor parameters, ``argmax(log p_k - log E_k)``: noise drawn like the
+        (possibly class-sharded) log-probabilities and a sharded argmax (no gather)."""
+        with torch.no_grad():
+            log_probs = self._log_probs().expand(shape + (self._num_events,))
+            race = torch.empty_like(log_probs)
+            race = race.exponential_(generator=generator) if generator else race.exponential_()
+            return _distributed.argmax(log_probs - race.log(), -1)
+
     def _log_probs(self) -> Tensor:
         """Exact log-probabilities: ``logits`` when given, else ``log(probs)`` unclamped (the
         public ``logits`` clamps probabilities to eps, as torch's does)."""
@@ -135,6 +151,11 @@ class Categorical(Distribution):
     def log_prob(self, value: Tensor) -> Tensor:
         index = value.long().unsqueeze(-1)
         logits = self._log_probs()
+        if type(logits) is not Tensor and _distributed.is_dtensor(logits):
+            if not _distributed.is_dtensor(index):
+                index = _distributed.replicate_like(logits, index)
+            chosen = _distributed.class_index(logits) == index
+            return torch.where(chosen, logits, 0.0).sum(-1)  # a sum, not a gather of classes
         if index.shape[:-1] != logits.shape[:-1]:
             index, logits = torch.broadcast_tensors(index, logits)
             index = index[..., :1]

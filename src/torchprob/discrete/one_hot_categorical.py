@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .. import constraints
+from .. import _distributed, constraints
 from ..distribution import Distribution, validate_sample
 from ..kl import kl_divergence, register_kl
 from ..utils import EMPTY, ShapeLike, lazy_property
@@ -121,13 +121,16 @@ class OneHotCategorical(_CategoricalParams):
         """The one-hot code of a :class:`Categorical` draw (the same draw for the same seed)."""
         index = self._categorical.sample(sample_shape, generator=generator).unsqueeze(-1)
         probs = self.probs
+        if type(probs) is not Tensor and _distributed.is_dtensor(probs):  # no scatter on shards
+            with torch.no_grad():
+                return (_distributed.class_index(probs) == index).to(probs.dtype)
         with torch.no_grad():
             out = probs.new_zeros(index.shape[:-1] + probs.shape[-1:])
             return out.scatter_(-1, index, 1.0)
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
-        return self._categorical.log_prob(value.argmax(-1))
+        return self._categorical.log_prob(_distributed.argmax(value, -1))
 
     def entropy(self) -> Tensor:
         return self._categorical.entropy()
