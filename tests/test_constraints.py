@@ -574,3 +574,24 @@ def test_attributes():
     assert C.nonnegative_integer.is_discrete and not C.real_vector.is_discrete
     assert C.independent(C.boolean, 1).is_discrete
     assert C.cat([C.real, C.boolean]).is_discrete and not C.stack([C.real]).is_discrete
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        [0.2, 0.3, 0.5],
+        [0.2, 0.3, 0.5 + 4e-7],
+        [0.2, 0.3, 0.5 + 9e-7],
+        [0.2, 0.3, 0.5 + 2e-6],
+        [-0.0, 0.5, 0.5],
+        [-1e-9, 0.5, 0.5 + 1e-9],
+        [math.nan, 0.5, 0.5],
+        [1.0],
+    ],
+)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_simplex_small_path_agrees_with_check(row, dtype):
+    """The Python-number shortcut only ever confirms what the tensor check says."""
+    value = torch.tensor([row, row], dtype=dtype)
+    if C.simplex.check_small(value):
+        assert C.simplex.check(value).all()

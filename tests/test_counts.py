@@ -574,7 +574,8 @@ def test_kl_binomial_fewer_trials():
 
 def test_device_paths_give_the_same_values(monkeypatch):
     """Off the CPU nothing is read on the host: every elementwise choice is a ``where`` over
-    both branches. Forcing that path here must give the same values bit for bit."""
+    both branches. Forcing that path here must give the same values bit for bit (the cdf: to
+    1e-12, as off the CPU it always takes the incomplete beta function, not the window)."""
     import torchprob.discrete.poisson as poisson_module
 
     cases = [
@@ -591,7 +592,7 @@ def test_device_paths_give_the_same_values(monkeypatch):
     monkeypatch.setattr(poisson_module, "_ordinary_cpu", lambda tensor: False)
     for (d, k), (lp, cdf, entropy) in zip(cases, expected):
         assert torch.equal(d.log_prob(k), lp)
-        assert torch.equal(d.cdf(k), cdf)
+        assert_rel(d.cdf(k), cdf.numpy(), 1e-12)
         assert torch.equal(d.entropy(), entropy)
     assert torch.equal(Poisson(rates).sample((4,), generator=gen(8)), draws)
     x = NegativeBinomial(t([3.0, 0.01]), t(0.5)).sample((20000,), generator=gen(6))

@@ -97,11 +97,29 @@ def test_one_host_sync_per_validation(monkeypatch):
         return original(self)
 
     monkeypatch.setattr(torch.Tensor, "__bool__", counting)
-    tp.Normal(torch.zeros(5), torch.ones(5), validate_args=True)
+    tp.Normal(torch.zeros(50), torch.ones(50), validate_args=True)
     assert len(reads) == 1
     reads.clear()
-    tp.Normal(torch.zeros(5), torch.ones(5), validate_args=False)
+    tp.Normal(torch.zeros(50), torch.ones(50), validate_args=False)
     assert reads == []
+    tp.Normal(torch.zeros(5), torch.ones(5), validate_args=True)  # small: read as numbers
+    assert reads == []
+
+
+@pytest.mark.parametrize("size", [1, 5, 16, 17, 50])
+def test_small_and_large_parameters_validate_alike(size):
+    """The Python-number path for small CPU tensors and the tensor path agree."""
+    scale = torch.ones(size)
+    scale[-1] = -2.0
+    with pytest.raises(ValueError, match=r"scale.* = -2"):
+        tp.Normal(torch.zeros(size), scale, validate_args=True)
+    scale[-1] = math.nan
+    with pytest.raises(ValueError, match="scale"):
+        tp.Normal(torch.zeros(size), scale, validate_args=True)
+    d = tp.Normal(torch.zeros(size), torch.ones(size), validate_args=True)
+    with pytest.raises(ValueError, match="support"):
+        tp.Exponential(torch.ones(size), validate_args=True).log_prob(-torch.ones(size))
+    assert d.log_prob(torch.zeros(size)).shape == (size,)
 
 
 def test_no_validation_work_when_off(monkeypatch):

@@ -113,6 +113,10 @@ class Constraint:
     #: Validation uses it on single-element CPU tensors, where it is ten times cheaper than a
     #: tensor op; scalar constraints with number bounds define it.
     check_number: Callable[[Any], bool] | None = None
+    #: For event constraints: ``True`` when a small CPU tensor surely satisfies the constraint,
+    #: decided from its entries as Python numbers; ``False`` sends validation to :meth:`check`
+    #: (which also decides every case near a tolerance edge).
+    check_small: Callable[[Tensor], bool] | None = None
     _lower_bound: Any  # number forms of the bounds, set by _number_bounds
     _upper_bound: Any
 
@@ -536,6 +540,16 @@ class _Simplex(Constraint):
     (within an absolute tolerance of 1e-6, as in torch)."""
 
     event_dim = 1
+
+    def check_small(self, value: Tensor) -> bool:  # type: ignore[override]
+        """Every row non-negative and summing to one, well inside the tolerance (a row within a
+        factor two of the edge is left to :meth:`check`, whose rounding decides it)."""
+        if value.dim() == 0:
+            return False
+        for row in value.reshape(-1, value.shape[-1]).tolist():
+            if not all(v >= 0 for v in row) or not abs(math.fsum(row) - 1) < _SIMPLEX_ATOL / 2:
+                return False
+        return True
 
     def check(self, value: Tensor) -> Tensor:
         # a negative (or NaN) entry makes the sum NaN, which fails the comparison: one test

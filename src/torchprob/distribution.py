@@ -60,6 +60,17 @@ def _log1mexp(x: Tensor) -> Tensor:
     return torch.where(x > -0.6931471805599453, torch.log(-torch.expm1(x)), torch.log1p(-x.exp()))
 
 
+_NUMBER_PATH_MAX = 16  # CPU tensors up to this size are checked as Python numbers
+
+
+def _numbers_pass(check: Callable[[Any], bool], value: Tensor) -> bool:
+    """``check`` on every entry of a small CPU tensor, read once as Python numbers (cheaper
+    than a tensor check, a reduction and a host read for up to a few dozen entries)."""
+    if value.dim() == 0:
+        return check(value.item())
+    return all(map(check, value.reshape(-1).tolist()))
+
+
 def _holds(flag: Tensor) -> bool:
     """Read a boolean result on the host; a DTensor reduction (a ``Partial`` placement, whose
     local value is only this rank's share) is all-reduced first, so every rank agrees."""
@@ -398,8 +409,8 @@ class Distribution:
             if type(value) is not Tensor and _distributed.is_dtensor(value):
                 _distributed.enable()
                 number_check = None
-            if number_check is not None and value.numel() == 1:
-                if number_check(value.item()):
+            if number_check is not None and value.numel() <= _NUMBER_PATH_MAX:
+                if _numbers_pass(number_check, value):
                     continue
                 self._raise_invalid_params()
             good = constraint.check(value)
@@ -468,10 +479,15 @@ class Distribution:
         if not value.is_cpu or is_tracing():
             torch._assert_async(support.check(value).all(), _value_message(self, support, value))
             return
-        number_check = support.check_number
-        if number_check is not None and value.numel() == 1:
-            if number_check(value.item()):
-                return
+        if value.numel() <= _NUMBER_PATH_MAX and not _distributed.is_dtensor(value):
+            number_check = support.check_number
+            if number_check is not None:
+                if _numbers_pass(number_check, value):
+                    return
+            else:
+                small_check = support.check_small
+                if small_check is not None and small_check(value):
+                    return
         good = support.check(value)
         if not _holds(good.all() if good.dim() else good):
             raise ValueError(self._describe_invalid("value", "value", support, value, good))

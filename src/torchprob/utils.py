@@ -200,8 +200,11 @@ class lazy_property(Generic[T, R]):
     def __get__(self, instance: Any, obj_type: Any = None) -> Any:
         if instance is None:
             return _lazy_property_and_property(self.wrapped)
-        with torch.enable_grad():
+        if torch.is_grad_enabled():
             value = self.wrapped(instance)
+        else:
+            with torch.enable_grad():
+                value = self.wrapped(instance)
         state = instance.__dict__
         state[self.__name__] = value
         computed = state.get(LAZY_COMPUTED)

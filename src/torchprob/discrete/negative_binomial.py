@@ -9,9 +9,9 @@ from torch import Tensor
 
 from .. import constraints
 from ..distribution import validate_sample
-from ..utils import EMPTY, ShapeLike, broadcast_all
-from ._binary import BinaryParameterized, require_one
-from .binomial import _as_float, _half_width, _WindowSums
+from ..utils import EMPTY, ShapeLike
+from ._binary import BinaryParameterized
+from .binomial import _CountTails
 from .poisson import (
     _HALF_LOG_2PI,
     _PLAIN_MAX,
@@ -26,7 +26,7 @@ from .poisson import (
 __all__ = ["NegativeBinomial"]
 
 
-class NegativeBinomial(BinaryParameterized, _WindowSums):
+class NegativeBinomial(BinaryParameterized, _CountTails):
     r"""Negative binomial distribution: the number of successes before the :math:`r`-th
     failure (``total_count``) in independent trials that each succeed with probability
     :math:`p` (``probs``), as in torch:
@@ -64,19 +64,8 @@ class NegativeBinomial(BinaryParameterized, _WindowSums):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        require_one(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, _as_float(probs, total_count))
-            self._param = self.probs
-        else:
-            self.total_count, self.logits = broadcast_all(
-                total_count, _as_float(logits, total_count)
-            )
-            self._param = self.logits
-        if self.total_count.dtype != self._param.dtype:
-            self.total_count = self.total_count.to(self._param.dtype)
-        self._from_probs = probs is not None
-        super().__init__(self._param.shape, validate_args=validate_args)
+        batch_shape = self._store_count(total_count, probs, logits)
+        super().__init__(batch_shape, validate_args=validate_args)
 
     def _odds(self) -> Tensor:
         """:math:`p / (1-p)` (exact from either parameter, unlike torch's clamped logits)."""
@@ -120,7 +109,7 @@ class NegativeBinomial(BinaryParameterized, _WindowSums):
     def log_prob(self, value: Tensor) -> Tensor:
         return self._log_pmf(value)
 
-    def _log_pmf(self, k: Tensor) -> Tensor:
+    def _log_pmf(self, k: Tensor, exact: bool = False) -> Tensor:
         """The plain formula where :math:`k + r \\le 64` (exact there), else the saddle-point
         form of R's ``dnbinom``: :math:`\\frac{r}{k+r}` times the binomial pmf of :math:`r`
         successes in :math:`k + r` trials (Loader 2000), chosen per element."""
@@ -131,12 +120,13 @@ class NegativeBinomial(BinaryParameterized, _WindowSums):
             return lp + self._xlog_p(k) + self._xlog_q(r)
 
         def saddle() -> Tensor:
-            p, q = self._pq()
             kk = k.clamp(min=0.5)  # k = 0 is set below; this keeps its branch finite
             n, kk = torch.broadcast_tensors(kk + r, kk)
             st = _stirlerr(torch.stack([n, kk]))
             rr = r.expand_as(kk)
-            bd = _bd0(torch.stack([rr, kk]), torch.stack([n * q, n * p]))
+            mean_p, mean_q, low = self._means(n, exact)
+            lows = None if low is None else torch.stack([low[1], low[0]])
+            bd = _bd0(torch.stack([rr, kk]), torch.stack([mean_q, mean_p]), lows)
             spread = 0.5 * (torch.log1p(kk / rr) + kk.log()) + _HALF_LOG_2PI
             return st[0] - _stirlerr(r) - st[1] - bd[0] - bd[1] - spread
 
@@ -150,17 +140,35 @@ class NegativeBinomial(BinaryParameterized, _WindowSums):
         lp = torch.where(k == 0, self._xlog_q(r), lp)
         return lp.masked_fill(k < 0, -math.inf)
 
-    def _masked_log_pmf(self, k: Tensor) -> Tensor:
-        return self._log_pmf(k.clamp(min=0)).masked_fill(k < 0, -math.inf)
+    def _masked_log_pmf(self, k: Tensor, exact: bool = False) -> Tensor:
+        return self._log_pmf(k.clamp(min=0), exact).masked_fill(k < 0, -math.inf)
 
-    def _half_width(self) -> int:
+    def _spread(self) -> Tensor:
         """12 standard deviations plus 40 of the geometric tail's scale :math:`1/(1-p)` (the
         pmf's ratio of successive terms tends to :math:`p`)."""
         p, q = self._pq()
         sd = (self.total_count * p).sqrt() / q
-        return _half_width(12 * sd + 40 / q + 40)
+        return 12 * sd + 40 / q + 40
+
+    def _beta_shapes(self, k: Tensor) -> tuple[Tensor, Tensor]:
+        return k + 1, self.total_count
+
+    def _deep_factor(self, k: Tensor, upper: bool) -> Tensor:
+        """The prefactor of :math:`I_x` is :math:`p_{k+1}` (upper), :math:`p\\,p_k\\,(r+k)/r`
+        (lower)."""
+        if upper:
+            return torch.zeros_like(k)
+        return self._xlog_p(torch.ones_like(k)) + torch.log1p(k / self.total_count)
+
+    def _bracket(self) -> tuple[Tensor, Tensor]:
+        """``(-1, hi)``: Chernoff's bound with :math:`pe^\\theta = (1+p)/2`,
+        :math:`P(X \\ge k) \\le 2^r (2p/(1+p))^k`, is below :math:`e^{-38}` from
+        :math:`k = (r\\log 2 + 38)/\\log(1 + (1-p)/2p)` on."""
+        p, q = self._pq()
+        hi = ((self.total_count * math.log(2) + 38) / torch.log1p(q / (2 * p))).ceil()
+        return -torch.ones_like(hi), hi
 
     def icdf(self, value: Tensor) -> Tensor:
-        """The smallest :math:`k` with ``cdf(k) >= u`` (see ``_WindowSums.icdf``); ``inf`` at
+        """The smallest :math:`k` with ``cdf(k) >= u`` (see ``_CountTails.icdf``); ``inf`` at
         :math:`u = 1`."""
         return super().icdf(value).masked_fill(value >= 1, math.inf)

@@ -12,6 +12,7 @@ from .. import constraints
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
+from ..special import gammainc, gammaincc
 from ..utils import EMPTY, ShapeLike, broadcast_all, is_tracing
 from .bernoulli import Bernoulli
 
@@ -35,6 +36,13 @@ _ENTROPY_TERMS = 170
 # torch.poisson's variance is 1.5x too large from rates ~1e16 on (and its int64 count overflows
 # at 9.2e18): larger rates rescale a draw at this one.
 _POISSON_MAX = 2.0**48
+# Up to this rate torch's (Cephes) incomplete gamma functions are exact to ~1e-13 for every
+# count and cheap; above it they lose up to 4 digits near the mean: torchprob.special there.
+_CEPHES_MAX_RATE = 10.0
+# Below this a tail probability's log comes from its continued fraction, in log space (the tail
+# itself is subnormal or 0 there).
+_TINY_TAIL = 1e-300
+_CF_PAIRS = 12  # levels (in pairs) of the tail continued fractions; ~37+ sd out, 8 suffice
 
 
 def _ordinary_cpu(t: Tensor) -> bool:
@@ -86,10 +94,12 @@ def _stirlerr(n: Tensor) -> Tensor:
     return _select(n > 15, series, direct)
 
 
-def _bd0(x: Tensor, m: Tensor) -> Tensor:
+def _bd0(x: Tensor, m: Tensor, m_lo: Tensor | None = None) -> Tensor:
     r"""Deviance term :math:`x \log(x/m) + m - x \ge 0`, accurate when :math:`x \approx m`
-    (a series in :math:`v = (x-m)/(x+m)` there, ``log1p`` elsewhere)."""
-    d = x - m
+    (a series in :math:`v = (x-m)/(x+m)` there, ``log1p`` elsewhere). ``m_lo``: the low part
+    of a mean known exactly as ``m + m_lo`` (a product's rounding error), for huge ``x``
+    where the rounding of ``m`` alone would cost ``eps |x - m|`` absolutely."""
+    d = x - m if m_lo is None else (x - m) - m_lo
     v = d / (x + m)
 
     def series() -> Tensor:
@@ -167,15 +177,67 @@ def _poisson_draws(
 def _bisect(cdf: Callable[[Tensor], Tensor], u: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
     """The smallest integer ``k`` in ``(lo, hi]`` with ``cdf(k) >= u``, assuming
     ``cdf(lo) < u <= cdf(hi)``: a fixed number of vectorized halvings, set by the widest
-    bracket (one host read), independent of ``u``."""
-    width = float((hi - lo).max()) if hi.numel() else 1.0
+    bracket (one host read on the CPU; 64, enough for any float64 integer, elsewhere),
+    independent of ``u``."""
     lo, hi = torch.broadcast_tensors(lo, hi)
-    for _ in range(max(1, math.ceil(math.log2(max(width, 1.0))))):
+    width = _host_max(hi - lo) if hi.numel() else 1.0
+    steps = 64 if width is None else max(1, math.ceil(math.log2(max(width, 1.0))))
+    for _ in range(steps):
         mid = ((lo + hi) * 0.5).floor()
         reached = cdf(mid) >= u
         hi = torch.where(reached, mid, hi)
         lo = torch.where(reached, lo, mid)
     return hi
+
+
+def _log_of_tail(tail: Tensor, other: Callable[[], Tensor], deep: Callable[[], Tensor]) -> Tensor:
+    """The log of a tail probability: ``log(tail)`` below 1/2, ``log1p(-other())`` above (the
+    other tail, computed only if needed), ``deep()`` below 1e-300 (where ``tail`` has lost
+    digits or underflowed). Each formula sees only values for which it is used (clamps), so
+    that no branch that ``where`` discards sends NaN into the gradients."""
+    small = tail < 0.5
+    logs = tail.clamp(min=_TINY_TAIL).log()
+    out = _select(
+        small, lambda: logs, lambda: torch.where(small, logs, torch.log1p(-other().clamp(max=0.5)))
+    )
+    return _select(tail < _TINY_TAIL, deep, lambda: out)
+
+
+def _log_cf(a: Tensor, e: Tensor, x: Tensor | float, lam: Tensor, w: Tensor | float) -> Tensor:
+    r"""The log of the continued fraction of :math:`I_x(a, b) = \frac{x^a (1-x)^b}{a B(a, b)}
+    \cdot \mathrm{CF}` below the mean, :math:`\mathrm{CF} = a/f_0` with
+    :math:`f_n = (a + n) + u_{n+1}/f_{n+1}`, :math:`u_{2m+1} = -(a+m)(a+b+m)x`,
+    :math:`u_{2m} = m(b-m)x`; arguments :math:`e = bx`, :math:`\lambda = a - (a+b)x > -1`
+    and :math:`w = 1 - x`, each formed without cancellation by the caller. With :math:`x = 0`,
+    :math:`e = y`, :math:`w = 1` it is the limit :math:`b \to \infty`:
+    :math:`P(a, y) = \frac{y^a e^{-y}}{\Gamma(a+1)} \cdot \mathrm{CF}`.
+
+    The even levels are summed from positive terms, :math:`f_{2m} f_{2m+1} = A_m + (a+2m)
+    \epsilon_{2m+2}`, :math:`A_m = (a+m)(\lambda + 1 + m(2+w)) + m(m+1)`,
+    :math:`\epsilon_n = u_n/f_n`, so that nothing cancels where :math:`(a+b)x \approx a` (a tail
+    37 standard deviations out of a count of 1e12 is still within 1e-7 of it), and
+    :math:`\mathrm{CF} = f_1/(\lambda + 1 + \epsilon_2)`. Evaluated backwards over
+    ``_CF_PAIRS`` pairs of levels: used only for tails below 1e-300, where it has converged."""
+    f_even = a + (2 * _CF_PAIRS + 2)
+    for m in range(_CF_PAIRS, -1, -1):
+        eps = (m + 1) * (e - (m + 1) * x) / f_even  # epsilon_{2m+2}
+        f_odd = (a + (2 * m + 1)) + eps
+        if m == 0:
+            break
+        a_m = (a + m) * (lam + 1 + m * (2 + w)) + m * (m + 1)
+        f_even = ((a_m + (a + 2 * m) * eps) / f_odd).clamp(min=1e-300)
+    return torch.log(f_odd.clamp(min=1e-300)) - torch.log((lam + 1 + eps).clamp(min=1e-300))
+
+
+def _log_legendre(a: Tensor, y: Tensor) -> Tensor:
+    r""":math:`-\log` of Legendre's continued fraction :math:`y + 1 - a - \frac{1(1-a)}{y + 3 - a
+    - \frac{2(2-a)}{y + 5 - a - \cdots}}`: :math:`Q(a, y) = \frac{y^a e^{-y}}{\Gamma(a)}
+    \cdot e^{\text{this}}`, for :math:`y` far above :math:`a` (see :func:`_log_cf`)."""
+    d = y - a
+    t = d + (2 * _CF_PAIRS + 1)
+    for i in range(_CF_PAIRS, 0, -1):
+        t = (d + (2 * i - 1) - i * (i - a) / t).clamp(min=1e-300)
+    return -t.log()
 
 
 class Poisson(ExponentialFamily):
@@ -230,48 +292,66 @@ class Poisson(ExponentialFamily):
     @validate_sample
     def cdf(self, value: Tensor) -> Tensor:
         r""":math:`P(X \le k) = Q(\lfloor k \rfloor + 1, \lambda)`, the regularized upper
-        incomplete gamma function (``torch.special.gammaincc``: relative error up to ~1e-10
-        for rates and counts beyond ~1e3)."""
-        return self._cdf(value)
-
-    def _cdf(self, value: Tensor) -> Tensor:
-        k = value.floor()
-        upper = torch.special.gammaincc((k + 1).clamp(min=1), self.rate)
-        return upper.masked_fill(k < 0, 0.0)
+        incomplete gamma function: torch's up to rate 10 (exact there, and cheap), else
+        :func:`torchprob.special.gammaincc` (relative error ~1e-13 up to rates of 1e15, both
+        tails to 1e-300); differentiable in the rate."""
+        return self._tail(value, upper=False)
 
     @validate_sample
     def survival_function(self, value: Tensor) -> Tensor:
         """:math:`P(X > k) = P(\\lfloor k \\rfloor + 1, \\lambda)`, the regularized lower
         incomplete gamma function (no ``1 - cdf`` cancellation in the upper tail)."""
-        return self._sf(value)
+        return self._tail(value, upper=True)
 
-    def _sf(self, value: Tensor) -> Tensor:
+    def _tail(self, value: Tensor, upper: bool) -> Tensor:
         k = value.floor()
-        lower = torch.special.gammainc((k + 1).clamp(min=1), self.rate)
-        return lower.masked_fill(k < 0, 1.0)
+        largest = _host_max(self.rate)  # the one host read: which implementation
+        if largest is not None and largest <= _CEPHES_MAX_RATE:
+            fn = torch.special.gammainc if upper else torch.special.gammaincc
+        else:
+            fn = gammainc if upper else gammaincc
+        out = fn((k + 1).clamp(min=1), self.rate)
+        return out.masked_fill(k < 0, 1.0 if upper else 0.0)
 
     @validate_sample
     def log_cdf(self, value: Tensor) -> Tensor:
-        """``log(cdf)`` in the lower tail, ``log1p(-sf)`` in the upper (exact near 0)."""
-        cdf, sf = self._cdf(value), self._sf(value)
-        return torch.where(cdf < 0.5, cdf.log(), torch.log1p(-sf))
+        """``log(cdf)`` in the lower tail, ``log1p(-sf)`` in the upper (exact near 0); below
+        1e-300, Legendre's continued fraction in log space (e.g. ``-1000`` at rate 1000, k 0)."""
+        return self._log_tail(value, upper=False)
 
     @validate_sample
     def log_survival_function(self, value: Tensor) -> Tensor:
-        cdf, sf = self._cdf(value), self._sf(value)
-        return torch.where(sf < 0.5, sf.log(), torch.log1p(-cdf))
+        return self._log_tail(value, upper=True)
+
+    def _log_tail(self, value: Tensor, upper: bool) -> Tensor:
+        return _log_of_tail(
+            self._tail(value, upper),
+            lambda: self._tail(value, not upper),
+            lambda: self._log_deep(value, upper),
+        )
+
+    def _log_deep(self, value: Tensor, upper: bool) -> Tensor:
+        """The log of a tail below 1e-300 through its continued fraction: the lower
+        :math:`\\lambda p_k \\cdot` Legendre's, the upper :math:`p_{k+1} \\cdot` that of
+        :math:`P(k+1, \\lambda)` (``-inf`` below the support and at rate 0)."""
+        k = value.floor().clamp(min=0)
+        rate = self.rate
+        if upper:
+            return _poisson_log_pmf(k + 1, rate) + _log_cf(k + 1, rate, 0.0, k + 1 - rate, 1.0)
+        out = _poisson_log_pmf(k, rate) + torch.log(rate) + _log_legendre(k + 1, rate)
+        return out.masked_fill(value < 0, -math.inf)
 
     def icdf(self, value: Tensor) -> Tensor:
-        r"""The smallest :math:`k` with ``cdf(k) >= u``: bisection between Chernoff bounds
-        :math:`\lambda \mp \sqrt{1488\lambda}` (lower) and :math:`\lambda + \sqrt{74\lambda} + 25`
-        (upper; every float64 :math:`u < 1` lies within), ``inf`` at :math:`u = 1`."""
+        r"""The smallest :math:`k` with ``cdf(k) >= u``: bisection between Bernstein bounds
+        :math:`\lambda - 500 - \sqrt{1500\lambda}` (lower; cdf below the smallest float there)
+        and :math:`\lambda + 27 + \sqrt{76\lambda}` (upper; the cdf rounds to 1 there), on the
+        cdf as computed, ``inf`` at :math:`u = 1`."""
         rate = self.rate
-        spread = (1488 * rate).sqrt()
-        lo = ((rate - spread).floor() - 1).clamp(min=-1)
-        hi = (rate + (74 * rate).sqrt() + 25).ceil()
+        lo = (rate - 500 - (1500 * rate).sqrt()).floor().clamp(min=-1)
+        hi = (rate + 27 + (76 * rate).sqrt()).ceil()
         lo, hi, u = torch.broadcast_tensors(lo, hi, value)
-        k = _bisect(self._cdf, u, lo, hi).masked_fill(u >= 1, math.inf)
-        return k.masked_fill(u <= 0, 0.0)
+        k = _bisect(lambda j: self._tail(j, upper=False), u, lo, hi)
+        return k.masked_fill(u >= 1, math.inf).masked_fill(u <= 0, 0.0)
 
     def entropy(self) -> Tensor:
         r"""Below rate 60, :math:`-\sum_k p_k \log p_k` over :math:`k < 170` (all terms
