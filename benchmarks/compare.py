@@ -439,6 +439,15 @@ class Settings:
         return time.perf_counter_ns if self.clock == "wall" else time.process_time_ns
 
 
+def _no_sync() -> None:
+    pass
+
+
+# Waits for queued device work before a clock is read (``torch.cuda.synchronize`` under
+# ``--device cuda``); CPU ops are synchronous.
+SYNC: Callable[[], None] = _no_sync
+
+
 def _estimate(fn: Callable[[], Any], warmup_ns: int, budget_ns: int) -> float:
     """Warm ``fn`` up, then return a rough per-call (wall) time in ns."""
     now = time.perf_counter_ns
@@ -449,6 +458,7 @@ def _estimate(fn: Callable[[], Any], warmup_ns: int, budget_ns: int) -> float:
     calls, t0 = 0, now()
     while True:
         fn()
+        SYNC()
         calls += 1
         elapsed = now() - t0
         if elapsed >= budget_ns or calls >= 10_000:
@@ -470,6 +480,7 @@ def measure(fns: dict[str, Callable[[], Any]], st: Settings) -> dict[str, list[f
             t0 = now()
             for _ in range(n):
                 fn()
+            SYNC()
             out[key].append((now() - t0) / n)
     return out
 
@@ -895,6 +906,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--grad", action="store_true", help="tiny: float parameters require grad")
     p.add_argument(
+        "--device",
+        default="cpu",
+        help="where tensors live, e.g. cuda (wall clock, synchronized after each timed block)",
+    )
+    p.add_argument(
         "--candidate",
         default="torchprob",
         help="module to compare against torch.distributions (torch.distributions: a null run)",
@@ -905,6 +921,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.device != "cpu":
+        global SYNC
+        torch.set_default_device(args.device)
+        SYNC = torch.cuda.synchronize if args.device.startswith("cuda") else _no_sync
+        if args.clock == "auto":
+            args.clock = "wall"  # device time is not this process's CPU time
     big_threads = args.threads or torch.get_num_threads()
     cand = importlib.import_module(args.candidate)
     libs = {"torch": importlib.import_module(REFERENCE), "cand": cand}

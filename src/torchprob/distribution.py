@@ -66,9 +66,10 @@ _NUMBER_PATH_MAX = 16  # CPU tensors up to this size are checked as Python numbe
 def _numbers_pass(check: Callable[[Any], bool], value: Tensor) -> bool:
     """``check`` on every entry of a small CPU tensor, read once as Python numbers (cheaper
     than a tensor check, a reduction and a host read for up to a few dozen entries)."""
-    if value.dim() == 0:
+    dim = value.dim()
+    if dim == 0:
         return check(value.item())
-    return all(map(check, value.reshape(-1).tolist()))
+    return all(map(check, value.tolist() if dim == 1 else value.reshape(-1).tolist()))
 
 
 def _holds(flag: Tensor) -> bool:
