@@ -17,7 +17,7 @@ from torchprob.discrete.bernoulli import Bernoulli
 from torchprob.discrete.binomial import Binomial
 from torchprob.discrete.geometric import Geometric
 from torchprob.discrete.negative_binomial import NegativeBinomial
-from torchprob.discrete.poisson import Poisson
+from torchprob.discrete.poisson import Poisson, _table_log_pmf
 from torchprob.kl import kl_divergence
 
 F64 = torch.float64
@@ -597,3 +597,68 @@ def test_device_paths_give_the_same_values(monkeypatch):
     assert torch.equal(Poisson(rates).sample((4,), generator=gen(8)), draws)
     x = NegativeBinomial(t([3.0, 0.01]), t(0.5)).sample((20000,), generator=gen(6))
     assert abs(x[:, 0].mean().item() - 3.0) < 6 * math.sqrt(6.0 / 20000)
+
+
+# --------------------------------------------------------------------------------------------
+# The routes for many values (a log-pmf table, one fused pass), against the formulas
+# --------------------------------------------------------------------------------------------
+
+
+def _big_cases(dtype):
+    scalar = lambda x: torch.tensor(x, dtype=dtype)  # noqa: E731
+    return [
+        Poisson(scalar(3.0)),
+        Poisson(scalar(500.0)),
+        Binomial(scalar(10.0), scalar(0.3)),
+        Binomial(scalar(200.0), logits=scalar(-1.0)),
+        NegativeBinomial(scalar(5.0), scalar(0.3)),
+        NegativeBinomial(scalar(0.5), logits=scalar(2.0)),
+        Geometric(scalar(0.3)),
+        Geometric(logits=scalar(-2.0)),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_many_values_match_the_formulas(dtype):
+    """From 2**16 values on, ``log_prob`` with one-element parameters looks the log-pmf up in a
+    table over ``0..max`` (or takes one fused pass, Geometric): the same values as the
+    formulas (which smaller tensors take) to an ulp, non-integers (validation off), negative
+    counts, NaN and out-of-support counts included; with a graph to keep, the formulas."""
+    g = gen(3)
+    n = 5 * 2**15 + 123  # several lookup steps and a short last one
+    counts = torch.poisson(torch.full((n,), 3.0, dtype=dtype), generator=g)
+    odd = counts.clone()
+    odd[7] = 2.5  # a non-integer in the first step only
+    with_nan = counts.clone()
+    with_nan[2**15 + 1] = math.nan
+    shifted = counts.clone()
+    shifted[-1] = -1.0
+    wide = torch.poisson(torch.full((n,), 480.0, dtype=dtype), generator=g)
+    eps = torch.finfo(dtype).eps
+    for d in _big_cases(dtype):
+        d._validate_args = False
+        strided = counts[: 5 * 2**15].reshape(5, -1)[:, 1:]
+        for value in (counts, odd, with_nan, shifted, wide, strided):
+            got = d.log_prob(value)
+            parts = value.reshape(-1).split(2**14)  # below 2**16: the formulas
+            ref = torch.cat([d.log_prob(part) for part in parts]).reshape(got.shape)
+            assert got.dtype == ref.dtype and got.shape == ref.shape
+            assert torch.equal(got.isnan(), ref.isnan())
+            finite = torch.isfinite(ref)
+            assert torch.equal(got[~finite & ~ref.isnan()], ref[~finite & ~ref.isnan()])
+            err = (got - ref)[finite].abs() / ref[finite].abs().clamp(min=1)
+            assert err.numel() == 0 or err.max().item() <= 4 * eps, (d, err.max().item())
+        d._validate_args = True
+        valid = counts.clamp(max=10)
+        torch.testing.assert_close(
+            d.log_prob(valid), torch.cat([d.log_prob(part) for part in valid.split(2**14)])
+        )
+    rate = torch.tensor(3.0, dtype=dtype)
+    table = _table_log_pmf(counts, lambda k: Poisson(rate).log_prob(k), (rate,), False)
+    assert table is not None  # the route the comparisons above exercise
+    p = torch.tensor(0.3, dtype=dtype, requires_grad=True)
+    d = Binomial(torch.tensor(10.0, dtype=dtype), p)
+    lp = d.log_prob(counts.clamp(max=10))
+    assert lp.requires_grad
+    with torch.no_grad():
+        torch.testing.assert_close(d.log_prob(counts.clamp(max=10)), lp.detach())

@@ -42,36 +42,8 @@ def results() -> dict:
 
 
 # Known gaps (issue 12 stays open for them): each entry says what still goes wrong.
-CORE_GAPS = {
-    "Multinomial": "sampling gathers the batch-sharded probabilities",
-    "MultivariateNormal": "a triangular solve gathers the sharded factor",
-    "LowRankMultivariateNormal": "gathers, and log_prob differs from the gathered result",
-    "Wishart": "Bartlett sampling gathers",
-    "LKJCholesky": "onion sampling gathers",
-    "VonMises": "the rejection sampler gathers",
-}
-METHOD_GAPS = {
-    **{
-        name: "cdf through torchprob.special compacts with nonzero, which DTensor cannot shard"
-        for name in (
-            "Binomial",
-            "NegativeBinomial",
-            "Poisson",
-            "Gamma",
-            "Chi2",
-            "InverseGamma",
-            "Beta",
-            "StudentT",
-            "FisherSnedecor",
-            "VonMises",
-        )
-    },
-    "Multinomial": "entropy mixes a plain tensor with DTensors",
-    "LowRankMultivariateNormal": "entropy and KL differ from the gathered result",
-    "Wishart": "variance gathers",
-    "LKJCholesky": "mean gathers; variance mixes a plain tensor",
-}
-CLASS_GAPS = "not yet: the relaxed softmax and the multinomial sampler gather the classes"
+CORE_GAPS: dict[str, str] = {}
+METHOD_GAPS: dict[str, str] = {}
 
 
 def _classes(gaps: dict[str, str]) -> list:
@@ -128,8 +100,8 @@ def test_normal_properties(results, key):
         "Categorical",
         "OneHotCategorical",
         "OneHotCategoricalStraightThrough",
-        pytest.param("RelaxedOneHotCategorical", marks=pytest.mark.xfail(reason=CLASS_GAPS)),
-        pytest.param("Multinomial", marks=pytest.mark.xfail(reason=CLASS_GAPS)),
+        "RelaxedOneHotCategorical",
+        "Multinomial",
     ],
 )
 def test_class_sharded(results, name):

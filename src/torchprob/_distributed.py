@@ -126,6 +126,34 @@ def _register_rules() -> None:
 
     register_sharding([aten.tril_.default, aten.triu_.default])(triangle)
 
+    # DTensor replicates these matrix ops outright (a gather of the whole batch; and an in-place
+    # write through a replicated ``diagonal`` view is lost): shard them along batch dimensions.
+    def batch_choices(ndim: int, matrix: tuple[int, ...], out: Callable[[int], int]) -> list:
+        choices: list[tuple[list[Any], list[Any]]] = [([Replicate()], [Replicate()])]
+        batch = [d for d in range(ndim) if d not in matrix]
+        choices += [([Shard(out(i))], [Shard(d)]) for i, d in enumerate(batch)]
+        return choices
+
+    def triangle_out(x: Any, diagonal: int = 0) -> list:
+        n = len(x.shape)
+        return [(o, i + [None]) for o, i in batch_choices(n, (n - 2, n - 1), lambda i: i)]
+
+    def diagonal(x: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> list:
+        n = len(x.shape)
+        matrix = (dim1 % n, dim2 % n)
+        return [(o, i + [None] * 3) for o, i in batch_choices(n, matrix, lambda i: i)]
+
+    def diag_embed(x: Any, offset: int = 0, dim1: int = -2, dim2: int = -1) -> list:
+        n = len(x.shape)
+        matrix = (dim1 % (n + 1), dim2 % (n + 1))
+        places = [d for d in range(n + 1) if d not in matrix]  # where x's batch dims land
+        choices = batch_choices(n, (n - 1,), places.__getitem__)
+        return [(o, i + [None] * 3) for o, i in choices]
+
+    register_sharding([aten.tril.default, aten.triu.default])(triangle_out)
+    register_sharding(aten.diagonal.default)(diagonal)
+    register_sharding(aten.diag_embed.default)(diag_embed)
+
 
 # ----------------------------------------------------------------------------------------------
 # Per-shard random streams

@@ -554,7 +554,9 @@ class _Simplex(Constraint):
     def check(self, value: Tensor) -> Tensor:
         # a negative (or NaN) entry makes the sum NaN, which fails the comparison: one test
         total = torch.where(value >= 0, value, math.nan).sum(-1)
-        return total.sub_(1).abs_() < _SIMPLEX_ATOL
+        return (
+            torch.sub(total, 1).abs_() < _SIMPLEX_ATOL
+        )  # (not in place: a DTensor sum may be pending)
 
 
 def _is_lower_triangular(value: Tensor) -> Tensor:

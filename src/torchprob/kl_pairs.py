@@ -28,7 +28,7 @@ from .continuous.cauchy import Cauchy
 from .continuous.chi2 import Chi2
 from .continuous.continuous_bernoulli import ContinuousBernoulli
 from .continuous.exponential import Exponential
-from .continuous.gamma import SERIES_FROM, Gamma, entropy_core
+from .continuous.gamma import SERIES_FROM, Gamma, entropy_core, gamma_kl
 from .continuous.gumbel import Gumbel
 from .continuous.half_cauchy import HalfCauchy
 from .continuous.half_normal import HalfNormal
@@ -36,7 +36,7 @@ from .continuous.inverse_gamma import InverseGamma
 from .continuous.kumaraswamy import Kumaraswamy
 from .continuous.laplace import Laplace
 from .continuous.log_normal import LogNormal
-from .continuous.normal import Normal
+from .continuous.normal import Normal, _expm1_minus_identity, _may_hold
 from .continuous.pareto import Pareto
 from .continuous.student_t import StudentT
 from .continuous.uniform import Uniform
@@ -55,28 +55,15 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LOG_2 = math.log(2)
 _LOG_4PI = math.log(4 * math.pi)
 _EULER = euler_constant
-# Below this |b - a| / a, ln G(b) - ln G(a) - (b - a) psi(a) is summed as its Taylor series
-# sum_{n=2}^{7} (-1)^n zeta(n, a) (b - a)^n / n (the next term is below 1e-18 of the sum);
+# Below this |rho - 1|, ln G(rho) + gamma (rho - 1) is summed as its Taylor series
+# sum_{n=2}^{7} (-1)^n zeta(n) (rho - 1)^n / n (the next term is below 1e-18 of the sum);
 # above it the direct form loses at most ~1e-13 relative to the cancellation.
 _BREGMAN_RADIUS = 1e-3
 _ZETA = (1.6449340668482264, 1.2020569031595942, 1.0823232337111381, 1.03692775514337,
          1.0173430619844492, 1.008349277381923)  # zeta(n) = zeta(n, 1), n = 2..7  # fmt: skip
 
 
-def _exp_excess(u: Tensor) -> Tensor:
-    r""":math:`e^u - 1 - u \ge 0`."""
-    return torch.expm1(u) - u
-
-
-def _may_hold(mask: Tensor) -> bool:
-    """Whether ``mask`` may hold a ``True``: read on the CPU (no device synchronization), so that
-    the common case skips a branch; elsewhere, under ``torch.compile`` or ``vmap``, assumed."""
-    if not mask.is_cpu or torch.compiler.is_compiling():
-        return True
-    try:
-        return bool(mask.any())
-    except Exception:  # a functorch-batched or distributed tensor: evaluate both branches
-        return True
+_exp_excess = _expm1_minus_identity  # e^u - 1 - u >= 0, to a few ulps also near u = 0
 
 
 def _bregman_series(d: Tensor, zetas: Tensor | tuple[float, ...]) -> Tensor:
@@ -109,34 +96,12 @@ def _gamma_entropy(a: Tensor) -> Tensor:
     return entropy_core(a)
 
 
-def _lgamma_bregman(a: Tensor, b: Tensor) -> Tensor:
-    r""":math:`\ln\Gamma(b) - \ln\Gamma(a) - (b - a)\psi(a) \ge 0`, by its Taylor series
-    :math:`\sum_n \psi^{(n-1)}(a) (b-a)^n / n! = \sum_n (-1)^n \zeta(n, a) (b-a)^n / n` where
-    :math:`|b - a| < 10^{-3} a` (there the three terms cancel)."""
-    d = b - a
-    direct = torch.lgamma(b) - torch.lgamma(a) - d * torch.digamma(a)
-    near = d.abs() < _BREGMAN_RADIUS * a
-    if not _may_hold(near):
-        return direct
-    orders = torch.arange(2, 8, dtype=a.dtype, device=a.device).reshape((-1,) + (1,) * a.dim())
-    series = _bregman_series(torch.where(near, d, 0.0), torch.special.zeta(orders, a))
-    return torch.where(near, series, direct)
-
-
 def _infinite(p: Distribution, q: Distribution) -> Tensor:
     """``inf`` with the broadcast batch shape of ``p`` and ``q`` (disjoint supports), and the
     dtype and device of ``p``'s first parameter."""
     param_p = getattr(p, next(iter(p.arg_constraints)))
     param_q = getattr(q, next(iter(q.arg_constraints)))
     return _infinite_like(param_p + param_q)
-
-
-def _gamma_gamma(a_p: Tensor, rate_p: Tensor, a_q: Tensor, rate_q: Tensor) -> Tensor:
-    r""":math:`KL(\Gamma(a_p, \beta_p) \| \Gamma(a_q, \beta_q))
-    = a_p(\rho - 1 - \ln\rho) + (a_p - a_q)\ln\rho + \ln\frac{\Gamma(a_q)}{\Gamma(a_p)}
-    - (a_q - a_p)\psi(a_p)`, :math:`\rho = \beta_q/\beta_p`."""
-    log_ratio = rate_q.log() - rate_p.log()
-    return a_p * _exp_excess(log_ratio) + (a_p - a_q) * log_ratio + _lgamma_bregman(a_p, a_q)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -218,14 +183,15 @@ def _kl_infinity(p: Distribution, q: Distribution) -> Tensor:
 @register_kl(Chi2, Chi2)
 def _kl_chi2_chi2(p: Chi2, q: Chi2) -> Tensor:
     r""":math:`\ln\Gamma(a_q) - \ln\Gamma(a_p) - (a_q - a_p)\psi(a_p)` with :math:`a = k/2`
-    (equal rates), without cancellation for nearly equal degrees of freedom."""
-    return _lgamma_bregman(0.5 * p.df, 0.5 * q.df)
+    (equal rates), without cancellation for nearly equal degrees of freedom (see
+    :func:`~torchprob.continuous.gamma.gamma_kl`)."""
+    return gamma_kl(p.concentration, p.rate, q.concentration, q.rate)
 
 
 @register_kl(InverseGamma, InverseGamma)
 def _kl_inversegamma_inversegamma(p: InverseGamma, q: InverseGamma) -> Tensor:
     r"""The KL of the gammas of :math:`1/x` (a bijection leaves the KL unchanged)."""
-    return _gamma_gamma(p.concentration, p.rate, q.concentration, q.rate)
+    return gamma_kl(p.concentration, p.rate, q.concentration, q.rate)
 
 
 @register_kl(HalfCauchy, HalfCauchy)

@@ -32,12 +32,15 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
+
+from . import _distributed
 
 __all__ = [
     "betainc",
@@ -265,8 +268,20 @@ def _temme_sum(coef: Sequence[float | Tensor], w: Tensor, v: Tensor) -> Tensor:
 
 
 def _compact(t: Tensor) -> bool:
-    """Whether the regimes may run on data-dependent subsets of the elements of ``t``."""
-    return t.device.type == "cpu" and not torch.compiler.is_compiling() and not _in_functorch()
+    """Whether the regimes may run on data-dependent subsets of the elements of ``t`` (not for
+    a DTensor: its subsets would be global indices into sharded data, and ``nonzero`` has no
+    sharding; the masked path is elementwise and shards like its inputs)."""
+    return (
+        t.device.type == "cpu"
+        and _plain(t)
+        and not torch.compiler.is_compiling()
+        and not _in_functorch()
+    )
+
+
+def _plain(t: Tensor) -> bool:
+    """Whether ``t`` is not a DTensor."""
+    return type(t) is Tensor or not _distributed.is_dtensor(t)
 
 
 def _in_functorch() -> bool:
@@ -544,7 +559,8 @@ def _beta_temme(p: Tensor, q: Tensor, f: Tensor, corr: Tensor, lower: Tensor) ->
     cheb = [torch.ones_like(h), 2.0 * h - 1.0]
     for _ in range(2, _BETA_TEMME_TERMS):
         cheb.append(torch.addcmul(-cheb[-2], 2.0 * cheb[1], cheb[-1]))
-    coef = _TEMME_BETA.to(h) @ torch.stack(cheb)
+    table = _TEMME_BETA.to(device=h.device, dtype=h.dtype)
+    coef = (table if _plain(h) else _distributed.replicate_like(h, table)) @ torch.stack(cheb)
     tail = _temme_sum(list(coef), w0, -torch.sqrt(2.0 * f))
     return (torch.exp(-corr - f) * _INV_SQRT_2PI * tail,)
 
@@ -682,7 +698,27 @@ def _prepare(*args: Tensor | float) -> tuple[list[Tensor], torch.dtype]:
         for d in floats[1:]:
             dtype = torch.promote_types(dtype, d)
     out = [torch.as_tensor(v, dtype=torch.float64, device=device) for v in args]
+    for v in tensors:
+        if type(v) is not Tensor and _distributed.is_dtensor(v):
+            return _prepare_dtensors(out), dtype
     return list(torch.broadcast_tensors(*out)), dtype
+
+
+def _prepare_dtensors(out: list[Any]) -> list[Any]:
+    """Broadcast arguments some of which are DTensors: the constants (numbers, plain tensors)
+    replicated over the mesh, then laid out like the first sharded argument (a local slice, no
+    communication), so that no later op has to redistribute them."""
+    ref = next(v for v in out if not _plain(v))
+    constant = [_plain(v) for v in out]
+    out = [_distributed.replicate_like(ref, v) if c else v for v, c in zip(out, constant)]
+    out = list(torch.broadcast_tensors(*out))
+    sharded = [
+        v for v, c in zip(out, constant) if not c and any(p.is_shard() for p in v.placements)
+    ]
+    if not sharded or any(p.is_partial() for p in sharded[0].placements):
+        return out
+    mesh, placements = sharded[0].device_mesh, sharded[0].placements
+    return [v.redistribute(mesh, placements) if c else v for v, c in zip(out, constant)]
 
 
 def _blocked(fn: Callable, *args: Tensor, size: int = 0) -> tuple[Tensor, ...]:
@@ -691,7 +727,9 @@ def _blocked(fn: Callable, *args: Tensor, size: int = 0) -> tuple[Tensor, ...]:
     temporaries stay in cache."""
     size = size or _BLOCK
     n = args[0].numel()
-    if args[0].device.type != "cpu" or n <= 2 * size or torch.compiler.is_compiling():
+    if n <= 2 * size or args[0].device.type != "cpu" or torch.compiler.is_compiling():
+        return fn(*args)
+    if not _plain(args[0]):  # slicing a sharded DTensor would gather it
         return fn(*args)
     flat = [v.reshape(-1) for v in args]
     parts = [fn(*[v[i : i + size] for v in flat]) for i in range(0, n, size)]
@@ -740,6 +778,8 @@ def _shape_derivatives(fn, args: tuple[Tensor, ...], ks: list[int]) -> list[Tens
     """d fn(*args)[0] / d args[k] for k in ks, elementwise, by forward-mode differentiation of
     the evaluation itself (series, continued fractions and asymptotic expansions alike): one
     pass over the arguments repeated once per k, each copy with its own unit tangent."""
+    if not _plain(args[0]):  # forward AD has no DTensor support: on the local shards
+        return _on_shards(lambda *local: _shape_derivatives(fn, local, ks), args)
     m = len(ks)
     reps = [torch.cat([v.reshape(-1)] * m) for v in args]
     n = args[0].numel()
@@ -758,6 +798,20 @@ def _shape_derivatives(fn, args: tuple[Tensor, ...], ks: list[int]) -> list[Tens
     if out is None:
         out = torch.zeros_like(reps[0])
     return [out[j * n : (j + 1) * n].reshape(args[0].shape) for j in range(m)]
+
+
+def _on_shards(fn: Callable[..., list[Tensor]], args: Sequence[Any]) -> list[Tensor]:
+    """``fn`` (elementwise on same-shape tensors, returning a list of them) on the local shards
+    of DTensors, laid out alike first (like the first sharded one: a local slice of the
+    replicated ones), and its results as DTensors of that layout."""
+    from torch.distributed.tensor import DTensor, Replicate
+
+    ref = next((v for v in args if any(p.is_shard() for p in v.placements)), args[0])
+    mesh = ref.device_mesh
+    placements = [Replicate() if p.is_partial() else p for p in ref.placements]
+    local = [v.redistribute(mesh, placements).to_local() for v in args]
+    shape, stride = ref.shape, ref.stride()
+    return [DTensor.from_local(r, mesh, placements, shape=shape, stride=stride) for r in fn(*local)]
 
 
 def _gamma_log_density(a: Tensor, x: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ..utils import is_tracing
 
-__all__ = ["LARGE", "host_min", "host_span", "untracked"]
+__all__ = ["LARGE", "host_min", "host_span", "scalars", "untracked"]
 
 # From this many elements a host read (a reduction, about 1 µs of overhead) pays for the passes
 # it saves; below it the formulas take their few-op route, which matters at batch shape ().
@@ -25,14 +25,23 @@ def untracked(*tensors: Tensor) -> bool:
     return not torch.is_grad_enabled() or not any(t.requires_grad for t in tensors)
 
 
+def _in_functorch() -> bool:
+    """Whether a torch.func transform (vmap, grad, jvp...) is active: no host reads and no
+    ``out=`` ops there."""
+    peek = getattr(getattr(torch._C, "_functorch", None), "peek_interpreter_stack", None)
+    return peek is not None and peek() is not None
+
+
 def _readable(t: Tensor) -> bool:
-    """A large plain CPU tensor (not a DTensor, a fake or traced tensor, an accelerator tensor),
-    whose extremes can be read on the host without a device synchronization."""
+    """A large plain CPU tensor (not a DTensor, a fake or traced tensor, an accelerator tensor,
+    a functorch-wrapped tensor), whose extremes can be read on the host without a device
+    synchronization."""
     return (
         t.numel() >= LARGE
         and type(t) in (Tensor, torch.nn.Parameter)
         and t.is_cpu
-        and not (is_tracing())
+        and not is_tracing()
+        and not _in_functorch()
     )
 
 
@@ -56,4 +65,23 @@ def host_span(t: Tensor) -> tuple[float, float] | None:
         low, high = torch.aminmax(t.detach())
         return low.item(), high.item()
     except RuntimeError:  # a functorch-batched tensor (inside vmap): decide per element
+        return None
+
+
+def scalars(value: Tensor, *params: Tensor) -> list[float] | None:
+    """The one-element ``params`` as Python numbers where ``value`` is a large plain floating
+    CPU tensor that no graph needs and the parameters broadcast to its shape (so that a chain of
+    in-place ops on a fresh buffer gives the shape and dtype of the per-element formulas), else
+    ``None``."""
+    if not (_readable(value) and value.is_floating_point() and untracked(value, *params)):
+        return None
+    dim = value.dim()
+    for p in params:
+        if p.numel() != 1 or p.dim() > dim or type(p) not in (Tensor, torch.nn.Parameter):
+            return None
+        if not p.is_cpu or (p.dim() and p.dtype != value.dtype):  # (type promotion)
+            return None
+    try:
+        return [p.item() for p in params]
+    except RuntimeError:  # a functorch-batched parameter (inside vmap)
         return None

@@ -14,8 +14,17 @@ from ..kl import register_kl
 from ..utils import EMPTY, ShapeLike, broadcast_all, host_number
 from ._passes import LARGE, untracked
 from .exponential import Exponential
-from .gamma import SERIES_FROM, Gamma, bounds, entropy_core, shifted, stirling_delta
-from .normal import Normal
+from .gamma import (
+    _TRUST,
+    SERIES_FROM,
+    Gamma,
+    bounds,
+    entropy_core,
+    lgamma_bregman,
+    shifted,
+    stirling_delta,
+)
+from .normal import Normal, _expm1_minus_identity, _may_hold
 from .uniform import Uniform
 
 __all__ = ["Beta"]
@@ -206,10 +215,29 @@ def _mean_log(p: Beta) -> tuple[Tensor, Tensor]:
 
 @register_kl(Beta, Beta)
 def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
-    log_x, log_1mx = _mean_log(p)
+    r""":math:`\ln\frac{B(a_q, b_q)}{B(a_p, b_p)} + (a_p - a_q)E_p[\ln x] + (b_p - b_q)
+    E_p[\ln(1-x)] = D(a, \Delta a) + D(b, \Delta b) - D(c, \Delta c)`, :math:`c = a + b`,
+    :math:`D` the Bregman divergence of lgamma. Where the textbook form cancels (nearly equal or
+    large shapes), each :math:`D(x, \Delta)` as :math:`x h(\Delta/x) + \text{rest}` (see
+    :func:`~torchprob.continuous.gamma.lgamma_bregman`): the three leading parts add up to
+    :math:`a_q\varphi(\ln\frac{\pi_p}{\pi_q}) + b_q\varphi(\ln\frac{1-\pi_p}{1-\pi_q})`,
+    :math:`\pi = a/c`, :math:`\varphi(s) = e^s - 1 - s`, where no term cancels."""
     a_p, b_p, a_q, b_q = p.concentration1, p.concentration0, q.concentration1, q.concentration0
-    result = log_beta(a_q, b_q) - log_beta(a_p, b_p)
-    return result + (a_p - a_q) * log_x + (b_p - b_q) * log_1mx
+    d_a, d_b = a_q - a_p, b_q - b_p
+    if a_p.is_cpu and not torch.compiler.is_compiling():
+        log_x, log_1mx = _mean_log(p)
+        lb_p, lb_q = log_beta(a_p, b_p), log_beta(a_q, b_q)
+        kl = (lb_q - lb_p) - d_a * log_x - d_b * log_1mx
+        size = lb_p.abs() + lb_q.abs() + d_a.abs() * (log_x.abs() + 1)
+        size = size + d_b.abs() * (log_1mx.abs() + 1)
+        if not _may_hold(~((kl >= size * _TRUST) | ((d_a == 0) & (d_b == 0)))):
+            return kl
+    c_p = a_p + b_p
+    _, rest = lgamma_bregman(torch.stack((a_p, b_p, c_p)), torch.stack((d_a, d_b, d_a + d_b)))
+    cross = a_p * d_b - b_p * d_a  # c_q a_p - c_p a_q
+    kl = a_q * _expm1_minus_identity(torch.log1p(cross / (c_p * a_q)))
+    kl = kl + b_q * _expm1_minus_identity(torch.log1p(-cross / (c_p * b_q)))
+    return kl + (rest[0] + rest[1] - rest[2])
 
 
 @register_kl(Beta, Exponential)

@@ -11,6 +11,7 @@ from .. import constraints
 from ..distribution import Distribution, validate_sample
 from ..kl import register_kl
 from ..utils import EMPTY, ShapeLike, broadcast_all
+from ._passes import LARGE, scalars
 
 __all__ = ["Cauchy"]
 
@@ -86,6 +87,13 @@ class Cauchy(Distribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         scale = self.scale
+        numbers = scalars(value, self.loc, scale) if value.numel() >= LARGE else None
+        if numbers is not None and numbers[1] > 0:  # big, no graph: three or four passes
+            loc, gamma = numbers
+            h = torch.hypot(value, scale) if loc == 0 else torch.sub(value, self.loc)
+            h = (h if loc == 0 else torch.hypot(h, scale, out=h)).log_()
+            head = torch.tensor(math.log(gamma) - _LOG_PI, dtype=value.dtype)
+            return torch.sub(head, h, alpha=2, out=h)
         d = value - self.loc
         if torch.is_grad_enabled() and (d.requires_grad or scale.requires_grad):
             return _log_pi_density(scale, d).sub_(_LOG_PI)

@@ -12,7 +12,7 @@ from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
 from ..utils import EMPTY, ShapeLike, broadcast_all
-from .normal import Normal, _expm1_minus_identity
+from .normal import Normal, _expm1_minus_identity, _log_ratio
 
 __all__ = ["Exponential"]
 
@@ -96,8 +96,10 @@ class Exponential(ExponentialFamily):
 
 @register_kl(Exponential, Exponential)
 def _kl_exponential_exponential(p: Exponential, q: Exponential) -> Tensor:
-    r""":math:`\frac{\lambda_q}{\lambda_p} - 1 - \log\frac{\lambda_q}{\lambda_p}`."""
-    return _expm1_minus_identity(q.rate.log() - p.rate.log())
+    r""":math:`\frac{\lambda_q}{\lambda_p} - 1 - \log\frac{\lambda_q}{\lambda_p}`, as
+    :math:`e^u - 1 - u` with :math:`u = \ln(\lambda_q/\lambda_p)` from the relative difference of
+    the rates: no cancellation for nearly equal rates."""
+    return _expm1_minus_identity(_log_ratio(q.rate, p.rate))
 
 
 @register_kl(Exponential, Normal)

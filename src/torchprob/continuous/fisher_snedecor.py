@@ -11,6 +11,7 @@ from .. import constraints
 from ..distribution import Distribution, validate_sample
 from ..special import betainc, betaincc, betainccinv, betaincinv
 from ..utils import EMPTY, ShapeLike, broadcast_all
+from ._passes import LARGE, scalars
 
 __all__ = ["FisherSnedecor"]
 
@@ -143,7 +144,9 @@ class FisherSnedecor(Distribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         numbers = self._numbers()
-        if numbers is not None and numbers[0] + numbers[1] < _TEXTBOOK.get(value.dtype, 100):
+        df1 = self.df1  # numbers give the value's shape and dtype: not those of a df of more dims
+        as_value = df1.dim() == 0 or (df1.dim() <= value.dim() and df1.dtype == value.dtype)
+        if as_value and numbers is not None and sum(numbers) < _TEXTBOOK.get(value.dtype, 100):
             return _log_prob_textbook(value, *numbers)
         df1, df2 = self.df1, self.df2
         # -bd0(a, n p) - bd0(b, n q) with n = a + b, p = d1 x / r, q = d2 / r, r = d2 + d1 x:
@@ -215,6 +218,10 @@ def _log_prob_textbook(value: Tensor, df1: float, df2: float) -> Tensor:
     a, b = 0.5 * df1, 0.5 * df2
     c = a * math.log(df1 / df2) - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b)
     log1p = torch.mul(value, df1 / df2).log1p_()
+    if value.numel() >= LARGE and scalars(value) is not None:  # one pass fewer (a 0-dim tensor)
+        log_x = value.log()
+        result = torch.add(torch.tensor(c, dtype=log_x.dtype), log_x, alpha=a - 1, out=log_x)
+        return result.sub_(log1p, alpha=a + b)
     return value.log().mul_(a - 1).sub_(log1p, alpha=a + b).add_(c)  # two buffers in all
 
 

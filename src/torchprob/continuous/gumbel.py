@@ -13,6 +13,7 @@ from ..distribution import Distribution, _log1mexp, validate_sample
 from ..kl import register_kl
 from ..transforms import AffineTransform, ExpTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, euler_constant, lazy_property
+from ._passes import LARGE, scalars
 from .exponential import Exponential
 from .normal import Normal, _expm1_minus_identity
 from .uniform import Uniform
@@ -97,6 +98,17 @@ class Gumbel(DirectTransformedDistribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         scale = self.scale
+        numbers = scalars(value, self.loc, scale) if value.numel() >= LARGE else None
+        if numbers is not None and numbers[1] > 0:  # big, no graph: two buffers, no division by 1
+            # or subtraction of 0
+            loc, beta = numbers
+            if loc == 0:
+                y = torch.neg(value) if beta == 1 else torch.div(value, scale.neg())
+            else:
+                y = torch.sub(self.loc, value)
+                y = y if beta == 1 else y.div_(scale)
+            y = y.sub_(torch.exp(y))
+            return y if beta == 1 else y.sub_(math.log(beta))
         y = self.loc - value
         if torch.is_grad_enabled() and (y.requires_grad or scale.requires_grad):
             y = y / scale

@@ -12,7 +12,7 @@ from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, validate_sample
 from ..transforms import AbsTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
-from ._passes import host_min
+from ._passes import host_min, scalars
 from .cauchy import Cauchy, _log_pi_density
 
 __all__ = ["HalfCauchy"]
@@ -80,6 +80,12 @@ class HalfCauchy(DirectTransformedDistribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         scale = self.scale
+        gamma = (scalars(value, scale) or [math.nan])[0]
+        low = host_min(value) if gamma > 0 else None
+        if low is not None and low >= 0:  # big, no graph, all in the support: three passes
+            head = torch.tensor(math.log(gamma) + _LOG_2_OVER_PI, dtype=value.dtype)
+            h = torch.hypot(value, scale).log_()
+            return torch.sub(head, h, alpha=2, out=h)
         if torch.is_grad_enabled() and (value.requires_grad or scale.requires_grad):
             result = _log_pi_density(scale, value).add_(_LOG_2_OVER_PI)
         else:  # no graph to keep: one buffer for the whole chain

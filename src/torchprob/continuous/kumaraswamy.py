@@ -12,6 +12,7 @@ from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..transforms import AffineTransform, PowerTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, euler_constant, lazy_property
+from ._passes import LARGE, host_span, scalars
 from .beta import lgamma_diff
 from .uniform import Uniform
 
@@ -134,6 +135,8 @@ class Kumaraswamy(DirectTransformedDistribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         a, b = self.concentration1, self.concentration0
+        if value.numel() >= LARGE and (fast := self._log_prob_big(value)) is not None:
+            return fast
         u = a * value.log()  # log x^a
         near = u > _LOG_HALF
         # xlogy gives 0 at x = 1 when b = 1
@@ -141,6 +144,32 @@ class Kumaraswamy(DirectTransformedDistribution):
             near, torch.xlogy(b - 1, -torch.expm1(u)), (b - 1) * torch.log1p(-torch.exp(u))
         )
         return ((a * b).log() + torch.xlogy(a - 1, value)) + log_tail
+
+    def _log_prob_big(self, value: Tensor) -> Tensor | None:
+        r"""Big, no graph, one-element parameters, values in :math:`(0, 1]` (a host read) and
+        :math:`x^{-a}` finite: :math:`-\ln(1 - x^a) = \operatorname{log1p}(1/r)` with
+        :math:`r = x^{-a} - 1 = \operatorname{expm1}(-a \ln x)`, exact on both sides of
+        :math:`x^a = 1/2` without a switch (``inf`` at :math:`x = 1`), in two buffers."""
+        numbers = scalars(value, self.concentration1, self.concentration0)
+        valid = numbers is not None and numbers[0] > 0 and numbers[1] > 0
+        span = host_span(value) if valid else None
+        if numbers is None or span is None or not (0 < span[0] and span[1] <= 1):
+            return None
+        a, b = numbers
+        finfo = torch.finfo(value.dtype)
+        # -a ln x <= ln(max) (r finite) and a eps/2 normal (the smallest |a ln x| below x = 1)
+        if not (-a * math.log(span[0]) < math.log(finfo.max) and a * finfo.eps >= finfo.tiny):
+            return None
+        head = torch.tensor(math.log(a) + math.log(b), dtype=value.dtype)
+        if a == 1:  # ln(1 - x) directly
+            log_tail = torch.neg(value).log1p_()
+            return torch.add(head, log_tail, alpha=b - 1, out=log_tail)
+        log_x = torch.log(value)
+        if b == 1:
+            return torch.add(head, log_x, alpha=a - 1, out=log_x)
+        result = torch.add(head, log_x, alpha=a - 1)
+        neg_log_tail = torch.mul(log_x, -a, out=log_x).expm1_().reciprocal_().log1p_()
+        return result.sub_(neg_log_tail, alpha=b - 1)
 
     def _log_sf(self, value: Tensor) -> Tensor:
         """:math:`\\ln(1-F(x)) = b\\ln(1 - x^a)`."""

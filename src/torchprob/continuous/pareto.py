@@ -13,7 +13,7 @@ from ..distribution import Distribution, _log1mexp, validate_sample
 from ..kl import _infinite_like, register_kl
 from ..transforms import AffineTransform, ExpTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, host_number, lazy_property
-from ._passes import host_min, untracked
+from ._passes import host_min, scalars, untracked
 from .exponential import Exponential
 from .normal import Normal, _expm1_minus_identity
 from .uniform import Uniform
@@ -99,15 +99,18 @@ class Pareto(DirectTransformedDistribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         # log(alpha / s) - (alpha + 1) t
+        scale, alpha = scalars(value, self.scale, self.alpha) or (math.nan, math.nan)
+        low = host_min(value) if scale > 0 and alpha > 0 else None
+        if low is not None and low >= scale:  # big, no graph, all in the support
+            t = torch.log(value) if scale == 1 else _log_ratio(value, self.scale)  # (log is exact)
+            head = torch.tensor(math.log(alpha) - math.log(scale), dtype=value.dtype)
+            return torch.add(head, t, alpha=-(alpha + 1), out=t)
         t = _log_ratio(value, self.scale)
         head = self.alpha.log() - self.scale.log()
         if untracked(t, head):  # no graph to keep: reuse t's buffer
             result = torch.addcmul(head, self.alpha + 1, t, value=-1, out=t)
         else:
             result = torch.addcmul(head, self.alpha + 1, t, value=-1)
-        low, scale = host_min(value), host_number(self.scale)
-        if low is not None and scale is not None and low >= scale:  # big, in the support
-            return result
         return result.masked_fill_(value < self.scale, -math.inf)
 
     def _t(self, value: Tensor) -> Tensor:

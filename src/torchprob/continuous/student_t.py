@@ -12,6 +12,7 @@ from .. import constraints
 from ..distribution import Distribution, validate_sample
 from ..special import betainc, betaincc, betainccinv, betaincinv
 from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
+from ._passes import LARGE, host_span, scalars
 
 __all__ = ["StudentT"]
 
@@ -22,6 +23,11 @@ _FLOOR = 1e-30  # |y| below this adds nothing to log1p(y^2); keeps log|y| and it
 # Beyond |y| = 1e100 (z = 1/(1 + y^2) < 1e-200, y^2 near overflow) the small tail is the leading
 # term z^(df/2) / ((df/2) B(df/2, 1/2)) of its series, exact (next term relatively ~ z).
 _FAR = 1e100
+# |y| below which y^2 is finite (with a margin for the rounding of y), by precision.
+_SQUARE_MAX = {
+    dt: 0.25 * torch.finfo(dt).max ** 0.5
+    for dt in (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+}
 
 # Asymptotic series in 1/x (x = df/2), from the Bernoulli numbers B_2n:
 #   S(x) = lgamma(x + 1/2) - lgamma(x) - log(x)/2
@@ -144,6 +150,8 @@ class StudentT(Distribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         df, scale = self.df, self.scale
+        if value.numel() >= LARGE and (fast := self._log_prob_big(value)) is not None:
+            return fast
         y = value - self.loc
         # (df + 1)/2 log1p(y^2) = (df + 1) softplus_2(log|y|): no overflow of y^2.
         if torch.is_grad_enabled() and (y.requires_grad or df.requires_grad or scale.requires_grad):
@@ -157,6 +165,24 @@ class StudentT(Distribution):
         df_term = self._df_term()
         shift = scale.log().sub_(df_term) if isinstance(df_term, float) else scale.log() - df_term
         return t.add_(shift).neg_()
+
+    def _log_prob_big(self, value: Tensor) -> Tensor | None:
+        """Big, no graph, one-element parameters and no ``y^2`` overflow (a host read of the
+        value range): ``-(df + 1)/2 log1p(y^2)``, four or five passes over one buffer."""
+        numbers = scalars(value, self.df, self.loc, self.scale)
+        valid = numbers is not None and numbers[0] > 0 and numbers[2] > 0
+        span = host_span(value) if valid else None
+        if numbers is None or span is None:
+            return None
+        df, loc, scale = numbers
+        far = max(abs(span[0] - loc), abs(span[1] - loc)) / (scale * math.sqrt(df))
+        if not far < _SQUARE_MAX.get(value.dtype, 0.0):  # also NaN and inf values
+            return None
+        ratio = self.scale * self.df.sqrt()
+        y = torch.div(value, ratio) if loc == 0 else torch.sub(value, self.loc).div_(ratio)
+        head = _lgamma_half_ratio_number(0.5 * df) - _HALF_LOG_2PI - math.log(scale)
+        const = torch.tensor(head, dtype=value.dtype)
+        return torch.add(const, y.square_().log1p_(), alpha=-0.5 * (df + 1), out=y)
 
     def _tails(self, value: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(small, large, negative)``: the tail beyond ``|t|`` (at most 1/2), the rest, and

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import constraints
+from .. import _distributed, constraints
 from ..distribution import Distribution, validate_sample
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, broadcast_all, lazy_property
+from ..utils import EMPTY, ShapeLike, broadcast_all, constant_like, lazy_property
 
 __all__ = ["VonMises"]
 
@@ -49,10 +49,14 @@ def _rounds(
     ``t = a tan(pi u / 2)``; it is accepted when ``u' <= c exp(1 - c)``, ``c = c0 + 2 k t^2 /
     (1 + t^2)`` (``k (r - cos theta)`` in the paper)."""
     shape = (n, *shape)
-    t = k.new_empty(shape).uniform_(-1, 1, generator=generator).mul_(math.pi / 2).tan_().mul_(a)
+    if type(k) is Tensor or not _distributed.is_dtensor(k):
+        u, e = k.new_empty(shape), k.new_empty(shape)
+    else:  # noise sharded like the parameters (new_empty would replicate it)
+        u, e = torch.empty_like(k.expand(shape)), torch.empty_like(k.expand(shape))
+    t = u.uniform_(-1, 1, generator=generator).mul_(math.pi / 2).tan_().mul_(a)
     t2 = t.square()
     c = torch.addcmul(c0, k, t2.div_(t2 + 1), value=2)
-    e = k.new_empty(shape).exponential_(generator=generator)
+    e = e.exponential_(generator=generator)
     accept = e.add_(c.log()) >= c.sub_(1)
     first = accept.to(torch.uint8).argmax(0, keepdim=True)
     return t.gather(0, first).squeeze(0).atan_().mul_(2), accept
@@ -113,6 +117,8 @@ def _scaled_ratio(k2: Tensor, sa: Tensor, sb: Tensor, dtype: torch.dtype) -> Ten
     x2, w2 = _gauss_legendre(n2, sb.dtype, sb.device)
     view = (-1,) + (1,) * sb.dim()
     x1, w1, x2, w2 = x1.view(view), w1.view(view), x2.view(view), w2.view(view)
+    if type(sb) is not Tensor:  # a DTensor's nodes: replicated over its mesh
+        x1, w1, x2, w2 = (constant_like(sb, v) for v in (x1, w1, x2, w2))
     # a and b below 1e-100 only ever add to O(1) terms: flushed to 0 so that no product in
     # the node loop is subnormal (subnormal arithmetic runs 10x slower on CPUs)
     a = torch.where(sa > 1e-50, sa, 0).square()
@@ -272,8 +278,10 @@ class VonMises(Distribution):
             k = self.concentration
             a, c0 = self._proposal
             n = shape.numel()
-            theta, ok = _rounds(k, a, c0, shape, _ROUNDS if n <= _BLOCK else _FIRST, generator)
-            if n > _BLOCK:  # the few undecided elements, gathered without a host sync
+            # (on a DTensor every round runs on every element: no gather across shards)
+            big = n > _BLOCK and (type(k) is Tensor or not _distributed.is_dtensor(k))
+            theta, ok = _rounds(k, a, c0, shape, _FIRST if big else _ROUNDS, generator)
+            if big:  # the few undecided elements, gathered without a host sync
                 lam = n * _FAIL_FIRST
                 size = min(n, math.ceil(lam + 12 * math.sqrt(lam) + 30))
                 idx = torch.nonzero_static(~ok.any(0).reshape(-1), size=size, fill_value=n)[:, 0]

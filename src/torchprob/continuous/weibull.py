@@ -10,7 +10,7 @@ from ..composite.transformed_distribution import DirectTransformedDistribution
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..transforms import AffineTransform, PowerTransform, Transform
 from ..utils import EMPTY, ShapeLike, broadcast_all, euler_constant, host_number, lazy_property
-from ._passes import LARGE, untracked
+from ._passes import LARGE, scalars, untracked
 from .exponential import Exponential
 
 __all__ = ["Weibull"]
@@ -126,16 +126,22 @@ class Weibull(DirectTransformedDistribution):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         k, scale = self.concentration, self.scale
-        z = value / scale
-        log_norm = (k / scale).log()
-        power = host_number(k) if z.numel() >= LARGE and untracked(z, k) else None
+        plain = value.numel() >= LARGE and scalars(value) is not None and untracked(k, scale)
+        power = host_number(k) if plain else None
         if power is not None:  # big, no graph: log then in-place ops, xlogy's mask not needed
+            unit = (scalars(value, scale) or [0.0])[0] == 1
+            z = value if unit else value / scale  # (not overwritten where it is the value)
+            log_norm = (k / scale).log()
             if power == 1:
-                return torch.sub(log_norm, z, out=z)
-            # log 0 gives the right infinity; a number exponent: pow's fast cases (2, 0.5, ...)
+                return torch.sub(log_norm, z, out=None if unit else z)
+            # log 0 gives the right infinity; a number exponent: pow's fast cases (0.5, ...)
             log_z = z.log()
             result = torch.add(log_norm, log_z, alpha=power - 1, out=log_z)
-            return result.sub_(z.pow_(power))
+            if power == 2:  # the Rayleigh case: one pass for z^2
+                return result.addcmul_(z, z, value=-1)
+            return result.sub_(z.pow(power) if unit else z.pow_(power))
+        z = value / scale
+        log_norm = (k / scale).log()
         result = torch.special.xlogy(k - 1, z).add_(log_norm)
         if torch.is_grad_enabled() and (z.requires_grad or k.requires_grad):
             return result.sub_(z.pow(k))

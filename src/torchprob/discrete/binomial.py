@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
+from ..continuous._passes import LARGE
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..kl import register_kl
 from ..special import betainc, betaincc
@@ -17,6 +18,7 @@ from ..utils import (
     EMPTY,
     ShapeLike,
     broadcast_all,
+    constant_like,
     kl_term,
 )
 from ._binary import BinaryParameterized, require_one
@@ -33,6 +35,7 @@ from .poisson import (
     _log_of_tail,
     _select,
     _stirlerr,
+    _table_log_pmf,
     _xlogy,
 )
 
@@ -92,7 +95,7 @@ def _as_float(param: Tensor | float | None, total_count: Tensor | float) -> Tens
 def _window(start: Tensor, width: int) -> Tensor:
     """``start + j`` for ``j = 0, ..., width - 1`` along a new leading dimension."""
     j = torch.arange(width, dtype=start.dtype, device=start.device)
-    return start + j.reshape((-1,) + (1,) * start.dim())
+    return start + constant_like(start, j.reshape((-1,) + (1,) * start.dim()))
 
 
 class _CountTails(Distribution):
@@ -458,6 +461,11 @@ class Binomial(BinaryParameterized, _CountTails):
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
+        if value.numel() >= LARGE:  # many values: a table of the log-pmf, if it applies
+            params = (self.total_count, self._param)
+            pmf = _table_log_pmf(value, self._log_pmf, params, bool(self._validate_args))
+            if pmf is not None:
+                return pmf
         return self._log_pmf(value)
 
     def _log_pmf(self, k: Tensor, exact: bool = False) -> Tensor:

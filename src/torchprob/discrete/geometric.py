@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .. import constraints
+from ..continuous._passes import LARGE, untracked
 from ..distribution import Distribution, _log1mexp, validate_sample
 from ..kl import register_kl
 from ..utils import (
@@ -106,10 +109,28 @@ class Geometric(BinaryParameterized, Distribution):
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
+        if value.numel() >= LARGE and value.is_floating_point() and untracked(value, self._param):
+            slope = self._slope()
+            if slope is not None:  # one fused pass: log p + k log(1-p), the log once
+                head = self.probs.log() if self._from_probs else F.logsigmoid(self.logits)
+                return torch.add(head, value, alpha=slope)
         if self._from_probs:
             return self.probs.log() + torch.special.xlog1py(value, -self.probs)
         logits = self.logits
         return torch.addcmul(F.logsigmoid(logits), value, _softplus(logits), value=-1)
+
+    def _slope(self) -> float | None:
+        """:math:`\\log(1-p)` as a Python number, for a one-element CPU parameter with
+        :math:`0 < p < 1` (elsewhere ``xlog1py``'s zero at :math:`k = 0, p = 1` matters);
+        ``None`` where it is not one host read."""
+        param = self._param
+        number = host_number(param) if type(param) in (Tensor, torch.nn.Parameter) else None
+        if number is None:
+            return None
+        if not self._from_probs:
+            slope = -_softplus(param).item()
+            return slope if math.isfinite(slope) else None
+        return math.log1p(-number) if 0 < number < 1 else None
 
     def _log_sf(self, value: Tensor) -> Tensor:
         """:math:`\\log P(X > x) = (\\lfloor x \\rfloor + 1) \\log(1-p)`, 0 below 0."""

@@ -10,9 +10,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .. import constraints
+from .. import _distributed, constraints
 from ..distribution import validate_sample
-from ..utils import EMPTY, ShapeLike
+from ..utils import EMPTY, ShapeLike, constant_like
 from .one_hot_categorical import _CategoricalParams, _complement
 from .poisson import _bd0, _stirlerr  # Loader's saddle-point pieces, one copy
 
@@ -49,6 +49,89 @@ def _binomial_log_pmf(x: Tensor, n: int, p: Tensor, q: Tensor) -> Tensor:
     )
     ends = torch.where(x == 0, torch.special.xlogy(n, q), torch.special.xlogy(n, p))
     return torch.where(inner, log_c, ends)
+
+
+def _draw(probs: Tensor, shape: torch.Size, n: int, generator: torch.Generator | None) -> Tensor:
+    """``shape`` (sample + ``probs.shape``) counts of ``n`` trials, plain tensors."""
+    k = shape[-1]
+    if n == 0 or k == 1:
+        return probs.new_full(shape, float(n))
+    if 3 * (k - 1) >= n and k <= _MAX_MULTINOMIAL_CLASSES:
+        return _count_draws(probs, shape, n, generator)
+    return _chain(probs, shape, probs.new_full(shape[:-1], float(n)), generator)
+
+
+def _chain(
+    probs: Tensor, shape: torch.Size, left: Tensor, generator: torch.Generator | None
+) -> Tensor:
+    """Sequential conditional binomials over the classes: ``left`` (``shape[:-1]``, consumed)
+    trials split with the (unnormalized) weights ``probs``."""
+    k = shape[-1]
+    counts = probs.new_empty(shape)
+    if k == 0:
+        return counts
+    tail = probs.flip(-1).cumsum(-1).flip(-1)
+    cond = (probs / tail).nan_to_num_(0.0).clamp_(max=1).expand(shape)
+    for i in range(k - 1):
+        drawn = torch.binomial(left, cond[..., i], generator=generator)
+        counts[..., i] = drawn
+        left.sub_(drawn)
+    counts[..., k - 1] = left
+    return counts
+
+
+def _count_draws(
+    probs: Tensor, shape: torch.Size, n: int, generator: torch.Generator | None
+) -> Tensor:
+    """``n`` categorical draws per sample, counted with ``scatter_add``."""
+    k = shape[-1]
+    rows = probs.reshape(-1, k)
+    draws_per_row = (shape.numel() // max(rows.numel(), 1)) * n
+    index = torch.multinomial(rows, draws_per_row, True, generator=generator)
+    index = index.view(rows.shape[0], -1, n)  # (rows, samples, n)
+    counts = probs.new_zeros(index.shape[:2] + (k,))
+    counts.scatter_add_(-1, index, probs.new_ones(()).expand(index.shape))
+    return counts.transpose(0, 1).reshape(shape)
+
+
+def _sample_dtensor(
+    probs: Any, shape: torch.Size, n: int, generator: torch.Generator | None
+) -> Tensor:
+    """Draws from DTensor probabilities, each shard from its local probabilities (no gather).
+    Along a mesh dimension that shards the classes, a two-level draw, exact: the shards' masses
+    (an all-reduce of batch x shards), the split of the ``n`` trials over the shards (drawn on
+    the first shard, shared by a second all-reduce), then each shard's counts of its share."""
+    from torch.distributed.tensor import DTensor, Replicate, Shard
+
+    mesh, placements, last = probs.device_mesh, probs.placements, probs.dim() - 1
+    if any(type(p) not in (Shard, Replicate) for p in placements):
+        raise NotImplementedError(f"Multinomial.sample: unsupported placements {placements}")
+    split_dims = [m for m, p in enumerate(placements) if p.is_shard(last)]
+    if len(split_dims) > 1:
+        raise NotImplementedError("Multinomial.sample: classes sharded over several mesh dims")
+    local = probs.to_local()
+    extra = len(shape) - probs.dim()
+    local_shape = shape[:extra] + local.shape
+    if not split_dims:
+        counts = _draw(local, local_shape, n, generator)
+    else:
+        import torch.distributed._functional_collectives as funcol
+
+        group = (mesh, split_dims[0])
+        width, at = mesh.size(split_dims[0]), mesh.get_local_rank(split_dims[0])
+        masses = local.new_zeros((width,) + local.shape[:-1])
+        masses[at] = local.sum(-1)
+        masses = funcol.all_reduce(masses, "sum", group).movedim(0, -1)  # batch x shards
+        share = masses.new_zeros(local_shape[:-1] + (width,))
+        if at == 0:
+            share = _draw(masses, local_shape[:-1] + (width,), n, generator)
+        share = funcol.all_reduce(share, "sum", group)[..., at].contiguous()
+        counts = _chain(local, local_shape, share, generator)
+    placements = [Shard(p.dim + extra) if p.is_shard() else p for p in placements]
+    stride = [1] * len(shape)  # contiguous strides of the global shape
+    for d in range(len(shape) - 2, -1, -1):
+        stride[d] = stride[d + 1] * shape[d + 1]
+    return DTensor.from_local(counts, mesh, placements, shape=shape, stride=tuple(stride))
 
 
 class Multinomial(_CategoricalParams):
@@ -125,35 +208,10 @@ class Multinomial(_CategoricalParams):
         """
         probs = self.probs
         shape = self._extended_shape(sample_shape)
-        n, k = self.total_count, shape[-1]
         with torch.no_grad():
-            if n == 0 or k == 1:
-                return probs.new_full(shape, float(n))
-            if 3 * (k - 1) >= n and k <= _MAX_MULTINOMIAL_CLASSES:
-                return self._count_draws(probs, shape, generator)
-            tail = probs.flip(-1).cumsum(-1).flip(-1)
-            cond = (probs / tail).nan_to_num_(0.0).clamp_(max=1).expand(shape)
-            counts = probs.new_empty(shape)
-            left = probs.new_full(shape[:-1], float(n))
-            for i in range(k - 1):
-                drawn = torch.binomial(left, cond[..., i], generator=generator)
-                counts[..., i] = drawn
-                left.sub_(drawn)
-            counts[..., k - 1] = left
-            return counts
-
-    def _count_draws(
-        self, probs: Tensor, shape: torch.Size, generator: torch.Generator | None
-    ) -> Tensor:
-        """``total_count`` categorical draws per sample, counted with ``scatter_add``."""
-        k, batch = shape[-1], self._batch_shape
-        rows = probs.expand(batch + (k,)).reshape(-1, k)
-        draws_per_row = (shape.numel() // max(rows.numel(), 1)) * self.total_count
-        index = torch.multinomial(rows, draws_per_row, True, generator=generator)
-        index = index.view(rows.shape[0], -1, self.total_count)  # (rows, samples, n)
-        counts = probs.new_zeros(index.shape[:2] + (k,))
-        counts.scatter_add_(-1, index, probs.new_ones(()).expand(index.shape))
-        return counts.transpose(0, 1).reshape(shape)
+            if type(probs) is not Tensor and _distributed.is_dtensor(probs):
+                return _sample_dtensor(probs, shape, self.total_count, generator)
+            return _draw(probs, shape, self.total_count, generator)
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
@@ -188,7 +246,7 @@ class Multinomial(_CategoricalParams):
         width = min(n + 1, int(2 * _WIDTH_SDS * (sd.max().item() + 1)) + 1)
         start = (mean - _WIDTH_SDS * (sd + 1)).floor().clamp(0, n + 1 - width)
         grid = torch.arange(width, dtype=probs.dtype, device=probs.device)
-        x = start + grid.view((-1,) + (1,) * probs.dim())
+        x = start + constant_like(probs, grid.view((-1,) + (1,) * probs.dim()))
         live = probs > 0
         mu = torch.where(live, mean, 1.0)
         log_mu = mu.log()

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import constraints
+from ..continuous._passes import LARGE
 from ..distribution import validate_sample
 from ..utils import EMPTY, ShapeLike
 from ._binary import BinaryParameterized
@@ -21,6 +22,7 @@ from .poisson import (
     _poisson_draws,
     _select,
     _stirlerr,
+    _table_log_pmf,
 )
 
 __all__ = ["NegativeBinomial"]
@@ -107,6 +109,11 @@ class NegativeBinomial(BinaryParameterized, _CountTails):
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
+        if value.numel() >= LARGE:  # many values: a table of the log-pmf, if it applies
+            params = (self.total_count, self._param)
+            pmf = _table_log_pmf(value, self._log_pmf, params, bool(self._validate_args))
+            if pmf is not None:
+                return pmf
         return self._log_pmf(value)
 
     def _log_pmf(self, k: Tensor, exact: bool = False) -> Tensor:

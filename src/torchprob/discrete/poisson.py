@@ -9,11 +9,12 @@ import torch
 from torch import Tensor
 
 from .. import constraints
+from ..continuous._passes import LARGE, host_span, untracked
 from ..distribution import validate_sample
 from ..exp_family import ExponentialFamily
 from ..kl import register_kl
 from ..special import gammainc, gammaincc
-from ..utils import EMPTY, ShapeLike, broadcast_all, is_tracing
+from ..utils import EMPTY, ShapeLike, broadcast_all, constant_like, is_tracing
 from .bernoulli import Bernoulli
 
 __all__ = ["Poisson"]
@@ -43,6 +44,13 @@ _CEPHES_MAX_RATE = 10.0
 # itself is subnormal or 0 there).
 _TINY_TAIL = 1e-300
 _CF_PAIRS = 12  # levels (in pairs) of the tail continued fractions; ~37+ sd out, 8 suffice
+# A log-pmf over many counts is looked up in a table of its values over min..max (see
+# _table_log_pmf) in steps of this many values: torch's parallel grain, so that each step is one
+# cache-resident kernel call on one thread (larger steps wake the thread pool at every call,
+# which on a busy 2-core machine cost 5-70x more than they saved).
+_TABLE_STEP = 1 << 15
+_TABLE_SHARE = 64  # the table has at most 1/64 as many entries as there are values
+_TABLE_TOP = 2.0**24  # counts up to this are exact in float32 and int32
 
 
 def _ordinary_cpu(t: Tensor) -> bool:
@@ -139,6 +147,48 @@ def _all_small(*tensors: Tensor) -> bool:
             return False
         total += largest
     return total <= _PLAIN_MAX
+
+
+def _table_log_pmf(
+    k: Tensor, log_pmf: Callable[[Tensor], Tensor], params: tuple[Tensor, ...], checked: bool
+) -> Tensor | None:
+    """``log_pmf(k)`` for many counts ``k`` (a large plain CPU tensor) and one-element
+    parameters, with no graph to keep: ``log_pmf`` once per count from ``min(k)`` to ``max(k)``
+    (one host read), then one lookup per value, in cache-sized steps that read ``k`` once and
+    write the result once (the formulas take a pass over memory per op). Every value is what
+    ``log_pmf`` gives it: a step holding a non-integer (possible only where ``checked``, the
+    support check of validation, did not run) takes ``log_pmf`` itself. ``None`` where this
+    route does not apply (small tensors, negative or far-spread counts, NaN, a graph, other
+    devices, tracing)."""
+    if k.dtype not in (torch.float32, torch.float64) or not k.is_contiguous():
+        return None
+    if any(p.numel() != 1 or p.dim() > k.dim() for p in params) or not untracked(k, *params):
+        return None
+    span = host_span(k)
+    if span is None or not 0 <= span[0] <= span[1] <= _TABLE_TOP:  # NaN fails too
+        return None
+    low, high = int(span[0]), int(span[1])
+    if high - low >= k.numel() // _TABLE_SHARE:
+        return None
+    grid = torch.arange(low, high + 1, dtype=k.dtype, device=k.device)
+    table = log_pmf(grid).reshape(-1)
+    out = torch.empty(k.shape, dtype=table.dtype, device=k.device)
+    counts, dest = k.view(-1), out.view(-1)
+    step = min(_TABLE_STEP, counts.numel())
+    index = torch.empty(step, dtype=torch.int32, device=k.device)
+    back = None if checked else torch.empty(step, dtype=k.dtype, device=k.device)
+    for start in range(0, counts.numel(), step):
+        part = counts[start : start + step]
+        size = part.numel()
+        at, target = index[:size], dest[start : start + size]
+        at.copy_(part)  # truncation, exact for integers below _TABLE_TOP
+        if back is not None and not torch.equal(back[:size].copy_(at), part):
+            target.copy_(log_pmf(part).reshape(-1))  # a non-integer count in this step
+            continue
+        if low:
+            at.sub_(low)
+        torch.index_select(table, 0, at, out=target)
+    return out
 
 
 def _poisson_log_pmf(k: Tensor, rate: Tensor) -> Tensor:
@@ -287,6 +337,13 @@ class Poisson(ExponentialFamily):
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
+        if value.numel() >= LARGE:
+            rate = self.rate
+            pmf = _table_log_pmf(
+                value, lambda k: _poisson_log_pmf(k, rate), (rate,), bool(self._validate_args)
+            )
+            if pmf is not None:
+                return pmf
         return _poisson_log_pmf(value, self.rate)
 
     @validate_sample
@@ -361,7 +418,7 @@ class Poisson(ExponentialFamily):
         rate = self.rate
         low = rate.clamp(max=_ENTROPY_SUM_BELOW)
         k = torch.arange(_ENTROPY_TERMS, dtype=rate.dtype, device=rate.device)
-        k = k.reshape((-1,) + (1,) * rate.dim())
+        k = constant_like(rate, k.reshape((-1,) + (1,) * rate.dim()))
         lp = torch.special.xlogy(k, low) - low - torch.lgamma(k + 1)
         lp = lp.clamp(min=torch.finfo(lp.dtype).min)
         exact = -(lp.exp() * lp).sum(0)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import constraints
+from ..continuous._passes import LARGE, host_span, scalars
 from ..distribution import Distribution, validate_sample
 from ..utils import EMPTY, ShapeLike, host_number, lazy_property
 from ._binary import BinaryParameterized
@@ -184,6 +185,8 @@ class RelaxedBernoulli(_RelaxedBinary):
         :math:`d = \\ell - \\lambda\\,\\mathrm{logit}(y)`, written as a minimum of two sides
         that stay exact (``0``, ``inf`` or finite) at :math:`y \\in \\{0, 1\\}`."""
         lam, logits = self._temperature, self.logits
+        if value.numel() >= LARGE and (fast := self._log_prob_big(value)) is not None:
+            return fast
         log_y, log_1my = value.log(), torch.log1p(-value)
         d = torch.addcmul(logits, lam, log_1my - log_y)
         up, down = lam + 1, lam - 1
@@ -191,6 +194,28 @@ class RelaxedBernoulli(_RelaxedBinary):
         high_side = torch.addcmul(torch.special.xlog1py(down, -value) + logits, up, log_y, value=-1)
         tail = F.softplus(-d.abs(), threshold=40)
         return torch.sub(torch.minimum(low_side, high_side), tail, alpha=2) + lam.log()
+
+    def _log_prob_big(self, value: Tensor) -> Tensor | None:
+        r"""Big, no graph, one-element parameters, values inside :math:`(0, 1)` (a host read):
+        the two sides of :meth:`log_prob` in three buffers, with :math:`2|d|` their difference
+        and ``softplus`` at ``beta = -1/2`` giving :math:`-2\log(1 + e^{-|d|})` in one pass."""
+        numbers = scalars(value, self._temperature, self.logits)
+        valid = numbers is not None and numbers[0] > 0 and math.isfinite(numbers[1])
+        span = host_span(value) if valid else None
+        if numbers is None or span is None or not (0 < span[0] and span[1] < 1):
+            return None
+        lam, logit = numbers
+        shift = math.log(lam)
+        log_y, log_1my = torch.log(value), torch.neg(value).log1p_()
+        high = torch.add(torch.tensor(shift + logit, dtype=value.dtype), log_1my, alpha=lam - 1)
+        high.sub_(log_y, alpha=lam + 1)  # log lam + l - (lam + 1) log y + (lam - 1) log(1 - y)
+        low = torch.add(
+            torch.tensor(shift - logit, dtype=value.dtype), log_y, alpha=lam - 1, out=log_y
+        )
+        low.sub_(log_1my, alpha=lam + 1)
+        tail = torch.sub(high, low, out=log_1my).abs_()  # 2 |d|
+        tail = torch._C._nn.softplus(tail, -0.5, 40, out=tail)  # type: ignore[call-arg]
+        return torch.minimum(high, low, out=high).add_(tail)
 
     @validate_sample
     def cdf(self, value: Tensor) -> Tensor:

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from .. import constraints
+from .. import _distributed, constraints
 from ..distribution import validate_sample
 from ..utils import EMPTY, ShapeLike, is_tracing, lazy_property
 from .one_hot_categorical import _CategoricalParams
@@ -22,6 +23,30 @@ def _event_aligned(temperature: Tensor) -> Tensor:
     return temperature.unsqueeze(-1) if temperature.dim() else temperature
 
 
+def _plain(t: Tensor) -> bool:
+    return type(t) is Tensor or not _distributed.is_dtensor(t)
+
+
+def _class_sum(t: Tensor, dtype: torch.dtype | None = None) -> Tensor:
+    """``t.sum(-1)``; for a DTensor sharded along the classes, all-reduced (a pending sum
+    would not combine safely with the constants added to it)."""
+    total: Any = t.sum(-1, dtype=dtype)
+    if _plain(total):
+        return total
+    from torch.distributed.tensor import Replicate
+
+    placements = [Replicate() if p.is_partial() else p for p in total.placements]
+    return total.redistribute(total.device_mesh, placements)
+
+
+def _log_normalized(scores: Tensor) -> Tensor:
+    """``log_softmax(scores, -1)``; along sharded classes of a DTensor as ``scores -
+    logsumexp(scores)`` with a sharded logsumexp (no gather)."""
+    if _plain(scores):
+        return torch.log_softmax(scores, -1)
+    return scores - _distributed.logsumexp(scores, -1, keepdim=True)
+
+
 def _concrete_log_prob(logits: Tensor, lam: Tensor, log_y: Tensor, on_simplex: bool) -> Tensor:
     r"""Log density of the Concrete distribution at :math:`x = \log y`,
 
@@ -33,7 +58,7 @@ def _concrete_log_prob(logits: Tensor, lam: Tensor, log_y: Tensor, on_simplex: b
     """
     z = torch.addcmul(logits, _event_aligned(lam), log_y, value=-1)
     terms = z - log_y if on_simplex else z
-    if z.is_cpu and not is_tracing() and bool(terms.isfinite().all()):
+    if z.is_cpu and not is_tracing() and _plain(z) and bool(terms.isfinite().all()):
         n = z.shape[-1]
         result = torch.sub(terms.sum(-1), z.logsumexp(-1), alpha=n)
         return torch.add(result, lam.log(), alpha=n - 1) + math.lgamma(n)
@@ -54,16 +79,16 @@ def _concrete_edges(
     approach, and the one returned is the limit along equal :math:`y_k`.
     """
     out, zero = z.isnan(), z == math.inf
-    k = z.shape[-1] - out.sum(-1, dtype=z.dtype)
-    n_zero = zero.sum(-1, dtype=z.dtype)
-    total = terms.nan_to_num(nan=0.0, posinf=0.0, neginf=-math.inf).sum(-1)
-    regular = total - k * z.nan_to_num(nan=-math.inf).logsumexp(-1)
+    k = z.shape[-1] - _class_sum(out, z.dtype)
+    n_zero = _class_sum(zero, z.dtype)
+    total = _class_sum(terms.nan_to_num(nan=0.0, posinf=0.0, neginf=-math.inf))
+    regular = total - k * _distributed.logsumexp(z.nan_to_num(nan=-math.inf), -1)
     zero_logits = torch.where(zero, logits, -math.inf)
     growth = (k - n_zero) * lam - (n_zero if on_simplex else 0)
     edge = (
         total
-        + zero_logits.nan_to_num(neginf=0.0).sum(-1)
-        - k * zero_logits.logsumexp(-1)
+        + _class_sum(zero_logits.nan_to_num(neginf=0.0))
+        - k * _distributed.logsumexp(zero_logits, -1)
         + torch.special.xlogy(growth, 0.0)
     )
     scale = torch.lgamma(k) + torch.special.xlogy(k - 1, lam)
@@ -91,7 +116,11 @@ class _RelaxedCategorical(_Tempered, _CategoricalParams):
         """:math:`(\\ell + G) / \\lambda` with Gumbel noise :math:`G = -\\log E`,
         :math:`E \\sim \\mathrm{Exp}(1)` (clamped away from 0)."""
         logits = self.logits
-        e = logits.new_empty(self._extended_shape(sample_shape)).exponential_(generator=generator)
+        shape = self._extended_shape(sample_shape)
+        if _plain(logits):
+            e = logits.new_empty(shape).exponential_(generator=generator)
+        else:  # noise sharded like the logits
+            e = torch.empty_like(logits.expand(shape)).exponential_(generator=generator)
         gumbel = e.clamp_(min=torch.finfo(e.dtype).tiny).log_().neg_()
         return (gumbel + logits) / _event_aligned(self._temperature)
 
@@ -121,7 +150,7 @@ class ExpRelaxedCategorical(_RelaxedCategorical):
     def rsample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        return torch.log_softmax(self._scores(sample_shape, generator), -1)
+        return _log_normalized(self._scores(sample_shape, generator))
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
@@ -162,7 +191,8 @@ class RelaxedOneHotCategorical(_RelaxedCategorical):
     def rsample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        return torch.softmax(self._scores(sample_shape, generator), -1)
+        scores = self._scores(sample_shape, generator)
+        return torch.softmax(scores, -1) if _plain(scores) else _log_normalized(scores).exp()
 
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:

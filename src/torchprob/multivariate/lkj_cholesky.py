@@ -11,6 +11,7 @@ from torch import Tensor
 from .. import constraints
 from ..distribution import Distribution, validate_sample
 from ..utils import EMPTY, ShapeLike, broadcast_all, constant_like, lazy_property
+from .multivariate_normal import _empty
 
 __all__ = ["LKJCholesky"]
 
@@ -107,6 +108,7 @@ class LKJCholesky(Distribution):
         n = self.dim
         below = (0.5 / (self.concentration + (n - 1) / 2))[..., None, None]
         lower = torch.ones(n, n, dtype=torch.bool, device=below.device).tril(-1)
+        lower = constant_like(below, lower)
         return torch.diag_embed(second - first.square()) + below * lower
 
     @property
@@ -114,7 +116,7 @@ class LKJCholesky(Distribution):
         """The identity where :math:`\\eta > 1`; NaN where the density is flat along or unbounded
         towards a boundary (:math:`\\eta \\le 1`)."""
         eta = self.concentration
-        eye = torch.eye(self.dim, dtype=eta.dtype, device=eta.device)
+        eye = constant_like(eta, torch.eye(self.dim, dtype=eta.dtype, device=eta.device))
         return eye.masked_fill((eta <= 1)[..., None, None], math.nan)
 
     def sample(
@@ -123,7 +125,7 @@ class LKJCholesky(Distribution):
         shape = self._extended_shape(sample_shape)
         with torch.no_grad():
             gamma = torch._standard_gamma(self._row_shapes.expand(shape[:-1]), generator=generator)
-            rows = self.concentration.new_empty(shape).normal_(generator=generator).tril_(-1)
+            rows = _empty(self.concentration, shape, 2).normal_(generator=generator).tril_(-1)
             tiny = torch.finfo(gamma.dtype).tiny
             rows.diagonal(dim1=-2, dim2=-1).copy_(gamma.clamp_(min=tiny).mul_(2).sqrt_())
             return rows.div_(torch.linalg.vector_norm(rows, dim=-1, keepdim=True))

@@ -15,6 +15,7 @@ from .multivariate_normal import (
     MultivariateNormal,
     _apply,
     _compact,
+    _empty,
     _rowwise,
     _solve,
     _times,
@@ -28,6 +29,8 @@ _LOG_2PI = math.log(2 * math.pi)
 
 def _cholesky_solve(C: Tensor, X: Tensor) -> Tensor:
     """Rows of ``X`` through ``(C C^T)^{-1}``: two triangular solves."""
+    if C.dim() == 2 and type(X) is not Tensor:  # DTensor rows: a batch of vectors, as sharded
+        return torch.linalg.solve_triangular(C.mT, _solve(C, X).unsqueeze(-1), upper=True)[..., 0]
     return torch.linalg.solve_triangular(C, _solve(C, X), upper=False, left=False)
 
 
@@ -196,7 +199,7 @@ class LowRankMultivariateNormal(Distribution):
         shape = self._extended_shape(sample_shape)
         W = _compact(self._unbroadcasted_cov_factor)
         m = W.shape[-1]
-        eps = self.loc.new_empty(shape[:-1] + (m + shape[-1],)).normal_(generator=generator)
+        eps = _empty(self.loc, shape[:-1] + (m + shape[-1],)).normal_(generator=generator)
         eps_factor, eps_diag = eps.narrow(-1, 0, m), eps.narrow(-1, m, shape[-1])
         if eps.dim() == 1 and W.dim() == 2:  # one draw of one distribution
             low_rank = torch.addmv(self.loc, W, eps_factor)

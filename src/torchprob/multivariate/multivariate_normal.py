@@ -9,10 +9,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .. import constraints
-from ..distribution import Distribution, validate_sample
+from .. import _distributed, constraints
+from ..distribution import Distribution, _holds, validate_sample
 from ..kl import register_kl
-from ..utils import EMPTY, ShapeLike, lazy_property
+from ..utils import EMPTY, ShapeLike, constant_like, lazy_property
 
 __all__ = ["MultivariateNormal"]
 
@@ -35,12 +35,29 @@ def _compact(t: Tensor, event_dim: int = 2) -> Tensor:
     return t
 
 
+def _empty(ref: Tensor, shape: torch.Size, extra: int = 0) -> Tensor:
+    """An uninitialized ``shape`` tensor for noise: ``ref.new_empty(shape)``. For a DTensor
+    ``ref`` (broadcastable to ``shape`` once given ``extra`` trailing unit dims, other sizes
+    narrowed to one) it is sharded like ``ref``: a fresh tensor of another shape would be
+    replicated, every rank drawing all of it."""
+    if type(ref) is Tensor or not _distributed.is_dtensor(ref):
+        return ref.new_empty(shape)
+    ref = ref.reshape(ref.shape + (1,) * extra)
+    lead = len(shape) - ref.dim()
+    for i, n in enumerate(ref.shape):
+        if n != 1 and n != shape[lead + i]:
+            ref = ref.narrow(i, 0, 1)
+    return torch.empty_like(ref.expand(shape), memory_format=torch.contiguous_format)
+
+
 def _rowwise(x: Tensor, factor: Tensor, op: RowOp) -> Tensor:
     """``op(F, X)`` for every factor matrix ``F`` of ``factor`` (``(*fb, d, d')``), ``X`` the rows
     of ``x`` (``(..., d)``) that share ``F``: sample dims become rows of one matrix, not copies
     of ``F``. Returns ``(..., d'')`` in the layout of ``x``."""
     fb, d = factor.shape[:-2], x.shape[-1]
     if not fb:
+        if x.dim() > 1 and type(x) is not Tensor:  # DTensor rows stay sharded: no flattening
+            return op(factor, x)
         return op(factor, x.reshape(-1, d)).reshape(x.shape[:-1] + (-1,))
     if x.shape[:-1] == fb:
         return op(factor, x.unsqueeze(-2)).squeeze(-2)
@@ -62,6 +79,8 @@ def _rowwise(x: Tensor, factor: Tensor, op: RowOp) -> Tensor:
 
 def _solve(L: Tensor, X: Tensor) -> Tensor:
     """Rows of ``X`` times ``L^{-T}``: each row ``x`` becomes ``L^{-1} x``."""
+    if L.dim() == 2 and type(X) is not Tensor:  # DTensor rows: a batch of vectors, as sharded
+        return torch.linalg.solve_triangular(L, X.unsqueeze(-1), upper=False).squeeze(-1)
     return torch.linalg.solve_triangular(L, X.mT, upper=False).mT
 
 
@@ -110,6 +129,8 @@ def _scale_tril(whitening: tuple[Tensor, RowOp]) -> Tensor:
     if op is _solve:
         return factor
     eye = torch.eye(factor.shape[-1], dtype=factor.dtype, device=factor.device)
+    if type(factor) is not Tensor:  # DTensor's batch rule would shard a broadcast identity
+        eye = constant_like(factor, eye.expand(factor.shape))
     return torch.linalg.solve_triangular(factor, eye, upper=True).mT
 
 
@@ -226,7 +247,7 @@ class MultivariateNormal(Distribution):
         with torch.enable_grad():  # the factor is kept: it carries the graph as lazily built
             factor, info = torch.linalg.cholesky_ex(_lower_symmetric(matrix))
         ok = constraints.real_vector.check(self.loc).all() & (info == 0).all()
-        if not (ok & constraints.symmetric.check(matrix).all()):
+        if not _holds(ok & constraints.symmetric.check(matrix).all()):
             self._raise_invalid_params()
         self._whitening = (factor, _solve)
 
@@ -279,7 +300,7 @@ class MultivariateNormal(Distribution):
     def rsample(
         self, sample_shape: ShapeLike = EMPTY, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        eps = self.loc.new_empty(self._extended_shape(sample_shape)).normal_(generator=generator)
+        eps = _empty(self.loc, self._extended_shape(sample_shape)).normal_(generator=generator)
         factor, op = self._whitening
         L = factor if op is _solve else self._unbroadcasted_scale_tril
         if eps.dim() == 1 and L.dim() == 2:  # one draw of one distribution: a single BLAS call

@@ -16,6 +16,7 @@ from ..kl import register_kl
 from ..utils import EMPTY, ShapeLike, constant_like, is_tracing, lazy_property
 from .multivariate_normal import (
     RowOp,
+    _empty,
     _half_logdet_of,
     _one_matrix,
     _scale_tril,
@@ -179,10 +180,15 @@ class Wishart(ExponentialFamily):
         L = self._unbroadcasted_scale_tril
         half_dfs = self._half_dfs.expand(shape[:-1])
         chi = (2 * torch._standard_gamma(half_dfs, generator=generator)).sqrt()
-        A = L.new_empty(shape).normal_(generator=generator).tril_(-1)
+        A = _empty(self._half_dfs, shape, 1).normal_(generator=generator).tril_(-1)
         A = A + torch.diag_embed(chi.clamp(min=torch.finfo(chi.dtype).eps))
-        LA = L @ A
-        return LA @ LA.mT
+        if type(A) is Tensor:
+            LA = L @ A
+            return LA @ LA.mT
+        # DTensor draws: a batched matmul would flatten (sample, batch) into one dim that
+        # DTensor cannot shard; products and sums keep the batch sharding
+        LA = (L.unsqueeze(-1) * A.unsqueeze(-3)).sum(-2)
+        return (LA.unsqueeze(-2) * LA.unsqueeze(-3)).sum(-1)
 
     def rsample(
         self,
@@ -201,7 +207,7 @@ class Wishart(ExponentialFamily):
         if max_try_correction <= 0:
             return sample
         singular = torch.linalg.cholesky_ex(sample.detach()).info != 0
-        if is_tracing():  # no host read: a fixed number of masked redraws, no warning
+        if is_tracing() or not sample.is_cpu:  # no host read: fixed masked redraws, no warning
             for _ in range(max_try_correction):
                 redraw = self._bartlett(shape, generator)
                 sample = torch.where(singular[..., None, None], redraw, sample)
