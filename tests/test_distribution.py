@@ -307,3 +307,20 @@ def test_categorical_samplers_both_routes(num_classes, draws):
     expected = draws * d.probs
     z = (counts - expected) / expected.clamp(min=1e-12).sqrt()
     assert z[expected > 0].abs().max() < 6
+
+
+def test_normal_log_norm_cache_follows_the_scale():
+    """A reused Normal keeps its normalizer, but not across an in-place change of the scale or
+    when the scale needs a gradient."""
+    scale = torch.ones(3)
+    d = tp.Normal(torch.zeros(3), scale)
+    x = torch.tensor([0.0, 1.0, 2.0])
+    first = d.log_prob(x)
+    assert torch.equal(d.log_prob(x), first)
+    scale.mul_(2.0)
+    torch.testing.assert_close(d.log_prob(x), torch.distributions.Normal(0.0, 2.0).log_prob(x))
+    grad_scale = torch.ones(3, requires_grad=True)
+    g = tp.Normal(torch.zeros(3), grad_scale)
+    for _ in range(2):  # a cached graph would fail the second backward
+        g.log_prob(x).sum().backward()
+    assert grad_scale.grad is not None

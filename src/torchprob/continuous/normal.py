@@ -76,7 +76,7 @@ class Normal(ExponentialFamily):
     @validate_sample
     def log_prob(self, value: Tensor) -> Tensor:
         loc, scale = self.loc, self.scale
-        log_norm = (-_HALF_LOG_2PI) - scale.log()
+        log_norm = self._log_norm(scale)
         z = value - loc
         if torch.is_grad_enabled() and (z.requires_grad or scale.requires_grad):
             z = z / scale
@@ -85,6 +85,17 @@ class Normal(ExponentialFamily):
         # one memory pass per op.
         z.div_(scale)
         return torch.addcmul(log_norm, z, z, value=-0.5, out=z)
+
+    def _log_norm(self, scale: Tensor) -> Tensor:
+        r""":math:`-\frac12\log 2\pi - \log\sigma`, kept between calls while ``scale`` has no
+        gradient and is not modified in place (a reused prior pays for it once)."""
+        cached = self.__dict__.get("_log_norm_cache")
+        if cached is not None and cached[0] is scale and cached[1] == scale._version:
+            return cached[2]
+        log_norm = (-_HALF_LOG_2PI) - scale.log()
+        if not scale.requires_grad:
+            self._log_norm_cache = (scale, scale._version, log_norm)
+        return log_norm
 
     @validate_sample
     def cdf(self, value: Tensor) -> Tensor:
