@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import torchprob as tp  # noqa: E402
 from tests.examples import EXAMPLES  # noqa: E402
-from tests.rebuild import flatten  # noqa: E402
+from tests.rebuild import first_per_class, flatten  # noqa: E402
 
 SPEEDUP = {
     "Normal": lambda n: ({"loc": torch.zeros(()), "scale": torch.ones(())}, torch.randn(n)),
@@ -49,13 +49,9 @@ SPEEDUP = {
 
 
 def fullgraph_cases() -> tuple[int, int, list[str]]:
-    seen: set[type] = set()
     passed = total = 0
     broken = []
-    for ex in EXAMPLES:
-        if ex.cls in seen:
-            continue
-        seen.add(ex.cls)
+    for ex in first_per_class(EXAMPLES):
         leaves, rebuild = flatten(ex.cls, ex.params)
         value = rebuild(leaves, False).sample()
         for validate in (False, True):

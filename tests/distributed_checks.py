@@ -42,14 +42,10 @@ def batch_sharded(mesh: Any) -> dict[str, str | None]:
     from torchprob import kl_divergence
 
     from . import examples
-    from .rebuild import constructor_kwargs, flatten
+    from .rebuild import constructor_kwargs, first_per_class, flatten
 
     results: dict[str, str | None] = {}
-    seen: set[type] = set()
-    for ex in examples.EXAMPLES:
-        if ex.cls in seen:
-            continue
-        seen.add(ex.cls)
+    for ex in first_per_class(examples.EXAMPLES):
         name = ex.cls.__name__
         try:
             small = ex.build()

@@ -18,6 +18,17 @@ from torchprob.distribution import Distribution
 Builder = Callable[[list[Tensor], "bool | None"], Distribution]
 
 
+def first_per_class(examples: list) -> list:
+    """The first example of each distribution class, in table order."""
+    seen: set[type] = set()
+    firsts = []
+    for ex in examples:
+        if ex.cls not in seen:
+            seen.add(ex.cls)
+            firsts.append(ex)
+    return firsts
+
+
 def constructor_kwargs(d: Distribution) -> dict[str, Any]:
     """The keywords that rebuild ``d``: its parameter table, or for the composites (which have
     none) the distributions and settings they wrap."""

@@ -10,17 +10,11 @@ import torch
 import torchprob as tp
 
 from .examples import EXAMPLES, Example
-from .rebuild import flatten
+from .rebuild import first_per_class, flatten
 
 
 def _first_per_class() -> list:
-    seen: set[type] = set()
-    cases = []
-    for ex in EXAMPLES:
-        if ex.cls not in seen:
-            seen.add(ex.cls)
-            cases.append(pytest.param(ex, id=ex.cls.__name__))
-    return cases
+    return [pytest.param(ex, id=ex.cls.__name__) for ex in first_per_class(EXAMPLES)]
 
 
 def _step(ex: Example, validate: bool):

@@ -12,19 +12,13 @@ import pytest
 import torch
 
 from .examples import EXAMPLES
-from .rebuild import flatten
+from .rebuild import first_per_class, flatten
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
 def _first_per_class() -> list:
-    seen: set[type] = set()
-    cases = []
-    for ex in EXAMPLES:
-        if ex.cls not in seen:
-            seen.add(ex.cls)
-            cases.append(pytest.param(ex, id=ex.cls.__name__))
-    return cases
+    return [pytest.param(ex, id=ex.cls.__name__) for ex in first_per_class(EXAMPLES)]
 
 
 @pytest.mark.parametrize("ex", _first_per_class())

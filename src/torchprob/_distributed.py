@@ -104,27 +104,25 @@ def _register_rules() -> None:
             choices.append(([Shard(dim)], inputs))
         return choices
 
-    def inplace(target: Any, *args: Any, **kwargs: Any) -> list:
-        """In-place elementwise fills: the output keeps the input's placement."""
-        extra = [None] * len(args)
-        choices: list[tuple[list[Any], list[Any]]] = [([Replicate()], [Replicate(), *extra])]
-        choices += [([Shard(d)], [Shard(d), *extra]) for d in range(len(target.shape))]
-        return choices
+    def in_place(matrix_dims: int) -> Callable[..., list]:
+        """In-place ops: the output keeps the input's placement, sharded along any dimension
+        but the last ``matrix_dims`` (2 for ``tril_``/``triu_``, 0 for elementwise fills)."""
+
+        def rule(target: Any, *args: Any, **kwargs: Any) -> list:
+            extra = [None] * len(args)
+            shardable = range(len(target.shape) - matrix_dims)
+            choices: list[tuple[list[Any], list[Any]]] = [([Replicate()], [Replicate(), *extra])]
+            choices += [([Shard(d)], [Shard(d), *extra]) for d in shardable]
+            return choices
+
+        return rule
 
     aten = torch.ops.aten
     for name in _RANDOM_OPS:
         register_sharding(getattr(aten, name).default)(pointwise)
     for name in _INPLACE_RANDOM_OPS:
-        register_sharding(getattr(aten, name).default)(inplace)
-
-    def triangle(target: Any, *args: Any, **kwargs: Any) -> list:
-        """In-place ``tril_``/``triu_``: sharded only along batch dimensions (not the matrix)."""
-        extra = [None] * len(args)
-        choices: list[tuple[list[Any], list[Any]]] = [([Replicate()], [Replicate(), *extra])]
-        choices += [([Shard(d)], [Shard(d), *extra]) for d in range(len(target.shape) - 2)]
-        return choices
-
-    register_sharding([aten.tril_.default, aten.triu_.default])(triangle)
+        register_sharding(getattr(aten, name).default)(in_place(0))
+    register_sharding([aten.tril_.default, aten.triu_.default])(in_place(2))
 
     # DTensor replicates these matrix ops outright (a gather of the whole batch; and an in-place
     # write through a replicated ``diagonal`` view is lost): shard them along batch dimensions.
@@ -286,10 +284,7 @@ def class_index(x: Any, dim: int = -1) -> Tensor:
     local = torch.arange(x.shape[dim], device=x.device).view(shape)
     if type(x) is Tensor or not is_dtensor(x):
         return local
-    from torch.distributed.tensor import Replicate
-
-    placements = [Replicate()] * x.device_mesh.ndim
-    return _DTensor.from_local(local, x.device_mesh, placements, run_check=False)
+    return replicate_like(x, local)
 
 
 def replicate_like(ref: Any, t: Tensor) -> Tensor:
